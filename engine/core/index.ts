@@ -1,0 +1,9 @@
+// The pure decision core: commands in, events or a rejection out. Imports nothing with I/O.
+export { decide } from './decide.js';
+export * from './errors.js';
+export { evolve } from './evolve.js';
+export * from './limits.js';
+export { formatOrderId, saleIdOfOrderId } from './order-id.js';
+export { fromSnapshotData, type SnapshotData, toSnapshotData } from './snapshot.js';
+export * from './types.js';
+export * from './views.js';

@@ -1,0 +1,121 @@
+import type { Rejection } from './errors.js';
+
+// Commands, events and state of the decision core. Times are milliseconds since the epoch and
+// always arrive inside a command: the core never reads a clock.
+
+export type ShippingStatus = 'SHIPPING_DELAYED' | 'SHIPPING_REQUESTED' | 'SHIPPING_FAILED';
+export type OrderStatus = 'CONFIRMED' | ShippingStatus;
+export type SaleStatus = 'SCHEDULED' | 'OPEN' | 'SOLD_OUT' | 'ENDED';
+
+export interface SaleSettings {
+  readonly name: string;
+  readonly stock: number;
+  readonly perCustomerLimit: number;
+  readonly startsAt: number | null;
+  readonly endsAt: number | null;
+}
+
+export type Command =
+  | (Readonly<{ type: 'ConfigureSale'; saleId: string; at: number }> & SaleSettings)
+  | Readonly<{
+      type: 'PlaceOrder';
+      saleId: string;
+      customerId: string;
+      quantity: number;
+      /** Client-chosen key scoped to (sale, customer); null when the client sent none. */
+      idempotencyKey: string | null;
+      /** Digest of the request's meaningful fields, computed by the gateway. */
+      requestHash: string | null;
+      at: number;
+    }>
+  | Readonly<{
+      type: 'RecordShippingStatus';
+      orderId: string;
+      status: ShippingStatus;
+      trackingId: string | null;
+      message: string | null;
+      at: number;
+    }>;
+
+export type Event =
+  | (Readonly<{ type: 'SaleConfigured'; saleId: string; at: number }> & SaleSettings)
+  | Readonly<{
+      type: 'OrderPlaced';
+      orderId: string;
+      saleId: string;
+      customerId: string;
+      quantity: number;
+      idempotencyKey: string | null;
+      requestHash: string | null;
+      at: number;
+    }>
+  | Readonly<{
+      type: 'ShippingStatusRecorded';
+      orderId: string;
+      status: ShippingStatus;
+      trackingId: string | null;
+      message: string | null;
+      at: number;
+    }>;
+
+/** What a successful decision means for the caller, beyond the events it produced. */
+export type Outcome =
+  | Readonly<{ type: 'SaleConfigured'; saleId: string; created: boolean }>
+  | Readonly<{ type: 'OrderPlaced'; orderId: string; replayed: boolean }>
+  | Readonly<{ type: 'ShippingStatusRecorded'; orderId: string; changed: boolean }>;
+
+export type Decision =
+  | Readonly<{ ok: true; events: readonly Event[]; outcome: Outcome }>
+  | Readonly<{ ok: false; rejection: Rejection }>;
+
+export interface HistoryEntry {
+  readonly status: OrderStatus;
+  readonly at: number;
+  readonly message: string | null;
+}
+
+// State is owned by one actor and changed only by `evolve`, in place: copying maps of a million
+// orders per event would cost far more than the decision itself. `decide` never writes to it.
+export interface OrderState {
+  readonly orderId: string;
+  readonly saleId: string;
+  readonly customerId: string;
+  readonly quantity: number;
+  readonly createdAt: number;
+  readonly idempotencyKey: string | null;
+  readonly requestHash: string | null;
+  status: OrderStatus;
+  trackingId: string | null;
+  readonly history: HistoryEntry[];
+}
+
+export interface CustomerState {
+  purchased: number;
+  readonly orderIds: string[];
+}
+
+export interface SaleState {
+  readonly saleId: string;
+  settings: SaleSettings;
+  createdAt: number;
+  updatedAt: number;
+  sold: number;
+  /** Sequence of the last order placed; the next orderId uses lastOrderSequence + 1. */
+  lastOrderSequence: number;
+  readonly customers: Map<string, CustomerState>;
+  /** `customerId + NUL + idempotencyKey` → orderId. */
+  readonly idempotency: Map<string, string>;
+}
+
+export interface EngineState {
+  readonly sales: Map<string, SaleState>;
+  readonly orders: Map<string, OrderState>;
+}
+
+export function initialState(): EngineState {
+  return { sales: new Map(), orders: new Map() };
+}
+
+export function idempotencyIndexKey(customerId: string, idempotencyKey: string): string {
+  return `${customerId}\u0000${idempotencyKey}`;
+}
