@@ -1,0 +1,132 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  type ErrorCode,
+  type ErrorDetails,
+  isErrorCode,
+  type Rejection,
+  rejection,
+} from '../core/errors.js';
+import type { OrderStatus } from '../core/types.js';
+import type { CustomerView, OrderView, SaleView } from '../core/views.js';
+import { CommandRequest, QueryRequest } from './schemas.js';
+
+// The shapes of what the engine replies and publishes, and the checked decoding of what arrives.
+
+/** Requests larger than this are refused before parsing: no command needs more. */
+export const REQUEST_BYTES_MAX = 16 * 1024;
+
+export interface ErrorReply {
+  readonly ok: false;
+  readonly error: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly details?: ErrorDetails;
+  };
+}
+
+export type CommandReply =
+  | {
+      readonly ok: true;
+      readonly kind: 'order';
+      readonly order: OrderView;
+      readonly replayed: boolean;
+    }
+  | { readonly ok: true; readonly kind: 'sale'; readonly sale: SaleView; readonly created: boolean }
+  | {
+      readonly ok: true;
+      readonly kind: 'shipping';
+      readonly order: OrderView;
+      readonly changed: boolean;
+    }
+  | ErrorReply;
+
+export interface CustomerOrders extends Omit<CustomerView, 'orderIds'> {
+  readonly orders: readonly OrderView[];
+}
+
+export type QueryReply =
+  | { readonly ok: true; readonly kind: 'sale'; readonly sale: SaleView }
+  | { readonly ok: true; readonly kind: 'order'; readonly order: OrderView }
+  | { readonly ok: true; readonly kind: 'customer'; readonly customer: CustomerOrders }
+  | ErrorReply;
+
+/** Published on `sale.<id>.stock`; also what the gateway's live socket sends. */
+export interface StockMessage {
+  readonly type: 'stock';
+  readonly saleId: string;
+  readonly stock: number;
+  readonly remaining: number;
+}
+
+/** Published on `orders.status.<id>` after a status change is durable. */
+export interface OrderStatusMessage {
+  readonly type: 'orderStatus';
+  readonly orderId: string;
+  readonly saleId: string;
+  readonly customerId: string;
+  readonly status: OrderStatus;
+  readonly trackingId: string | null;
+  readonly message: string | null;
+  readonly at: number;
+}
+
+/** The outbox message on `orders.confirmed.<id>` (JetStream ORDERS, Nats-Msg-Id = orderId). */
+export interface ConfirmedOrderMessage {
+  readonly orderId: string;
+  readonly saleId: string;
+  readonly customerId: string;
+  readonly quantity: number;
+  readonly createdAt: number;
+}
+
+export const errorReply = (r: Rejection): ErrorReply => ({
+  ok: false,
+  error: r.details === undefined ? { code: r.code, message: r.message } : { ...r },
+});
+
+export type Decoded<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export const encodeMessage = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
+
+function decodeChecked<T extends TSchema>(schema: T, label: string) {
+  const check = TypeCompiler.Compile(schema);
+  return (bytes: Uint8Array): Decoded<Static<T>> => {
+    if (bytes.byteLength > REQUEST_BYTES_MAX)
+      return refuse(`${label} is ${bytes.byteLength} bytes; at most ${REQUEST_BYTES_MAX}`);
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(bytes));
+    } catch {
+      return refuse(`${label} is not UTF-8 JSON`);
+    }
+    if (check.Check(value)) return { ok: true, value };
+    const first = check.Errors(value).First();
+    return refuse(
+      `${label} is not valid: ${first ? `${first.path || '/'} ${first.message}` : 'bad shape'}`,
+    );
+  };
+}
+
+const refuse = (message: string) =>
+  ({ ok: false, rejection: rejection('INVALID_REQUEST', message) }) as const;
+
+export const decodeCommandRequest = decodeChecked(CommandRequest, 'command');
+export const decodeQueryRequest = decodeChecked(QueryRequest, 'query');
+
+/** Replies come from our own engine, but a gateway still refuses to act on a garbled one. */
+export function decodeReply<T extends CommandReply | QueryReply>(bytes: Uint8Array): T {
+  const value: unknown = JSON.parse(decoder.decode(bytes));
+  if (typeof value !== 'object' || value === null || !('ok' in value))
+    throw new Error('engine reply has no "ok" field');
+  if (value.ok === false) {
+    const error = (value as { error?: { code?: unknown } }).error;
+    if (!isErrorCode(error?.code)) throw new Error('engine error reply has an unknown code');
+  }
+  return value as T;
+}

@@ -1,0 +1,84 @@
+import { type Static, Type } from '@sinclair/typebox';
+import {
+  CUSTOMER_ID_CHARS_MAX,
+  IDEMPOTENCY_KEY_CHARS_MAX,
+  ORDER_QUANTITY_UNITS_MAX,
+  PER_CUSTOMER_LIMIT_UNITS_MAX,
+  REQUEST_HASH_CHARS_MAX,
+  SALE_NAME_CHARS_MAX,
+  SALE_STOCK_UNITS_MAX,
+  SHIPPING_MESSAGE_CHARS_MAX,
+  TIMESTAMP_MS_MAX,
+  TRACKING_ID_CHARS_MAX,
+} from '../core/limits.js';
+
+// JSON schemas of every message that travels to the engine. Everything arriving over NATS is
+// checked against these before the engine looks at it; the gateway reuses the same pieces for
+// its HTTP schemas. Unknown fields are refused (additionalProperties: false).
+
+const strict = { additionalProperties: false } as const;
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+const timestamp = Type.Integer({ minimum: 0, maximum: TIMESTAMP_MS_MAX });
+
+export const OrderIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}~[1-9][0-9]{0,15}$' });
+
+export const PlaceOrderRequest = Type.Object(
+  {
+    type: Type.Literal('PlaceOrder'),
+    customerId: text(CUSTOMER_ID_CHARS_MAX),
+    quantity: Type.Integer({ minimum: 1, maximum: ORDER_QUANTITY_UNITS_MAX }),
+    idempotencyKey: Type.Optional(text(IDEMPOTENCY_KEY_CHARS_MAX)),
+    requestHash: Type.Optional(text(REQUEST_HASH_CHARS_MAX)),
+  },
+  strict,
+);
+
+export const ConfigureSaleRequest = Type.Object(
+  {
+    type: Type.Literal('ConfigureSale'),
+    name: text(SALE_NAME_CHARS_MAX),
+    stock: Type.Integer({ minimum: 0, maximum: SALE_STOCK_UNITS_MAX }),
+    perCustomerLimit: Type.Integer({ minimum: 1, maximum: PER_CUSTOMER_LIMIT_UNITS_MAX }),
+    startsAt: Type.Optional(Type.Union([timestamp, Type.Null()])),
+    endsAt: Type.Optional(Type.Union([timestamp, Type.Null()])),
+  },
+  strict,
+);
+
+export const ShippingStatusSchema = Type.Union([
+  Type.Literal('SHIPPING_DELAYED'),
+  Type.Literal('SHIPPING_REQUESTED'),
+  Type.Literal('SHIPPING_FAILED'),
+]);
+
+export const RecordShippingStatusRequest = Type.Object(
+  {
+    type: Type.Literal('RecordShippingStatus'),
+    orderId: OrderIdSchema,
+    status: ShippingStatusSchema,
+    trackingId: Type.Optional(text(TRACKING_ID_CHARS_MAX)),
+    message: Type.Optional(text(SHIPPING_MESSAGE_CHARS_MAX)),
+  },
+  strict,
+);
+
+export const CommandRequest = Type.Union([
+  PlaceOrderRequest,
+  ConfigureSaleRequest,
+  RecordShippingStatusRequest,
+]);
+
+export const QueryRequest = Type.Union([
+  Type.Object({ type: Type.Literal('GetSale') }, strict),
+  Type.Object({ type: Type.Literal('GetOrder'), orderId: OrderIdSchema }, strict),
+  Type.Object(
+    { type: Type.Literal('GetCustomer'), customerId: text(CUSTOMER_ID_CHARS_MAX) },
+    strict,
+  ),
+]);
+
+export type PlaceOrderRequest = Static<typeof PlaceOrderRequest>;
+export type ConfigureSaleRequest = Static<typeof ConfigureSaleRequest>;
+export type RecordShippingStatusRequest = Static<typeof RecordShippingStatusRequest>;
+export type CommandRequest = Static<typeof CommandRequest>;
+export type QueryRequest = Static<typeof QueryRequest>;

@@ -1,0 +1,235 @@
+import { decide } from '../core/decide.js';
+import type { Rejection } from '../core/errors.js';
+import { evolve } from '../core/evolve.js';
+import type { EngineState, Event } from '../core/types.js';
+import {
+  type CommandReply,
+  errorReply,
+  type OrderStatusMessage,
+  type QueryReply,
+} from '../protocol/messages.js';
+import type { CommandRequest, QueryRequest } from '../protocol/schemas.js';
+import { isRejection, toCommand } from './commands.js';
+import { encodeEvent } from './event-codec.js';
+import { outboxMessageOf, statusMessageOf } from './order-messages.js';
+import type { OutboxMessage } from './outbox.js';
+import { commandReply, queryReply } from './replies.js';
+
+// The single writer. Commands wait in a bounded mailbox; each drain decides a whole batch in
+// arrival order (decide + evolve in memory), appends the batch's events to the WAL in one group
+// commit, and sends the batch's replies only once that append is durable (I3). The next batch may
+// be decided while this one is syncing: its replies wait for its own append, which the log orders
+// after this one, so nobody hears of a state that could still be lost.
+
+export const BATCH_COMMANDS_MAX = 4_096;
+
+export interface ActorLog {
+  readonly lastLsn: number;
+  append(payloads: readonly Uint8Array[]): Promise<number>;
+  writeSnapshot(lsn: number, payload: Uint8Array): Promise<void>;
+}
+
+export interface SnapshotPolicy {
+  readonly everyRecords: number;
+  /** Confirmed orders the outbox still holds (durable, not yet acknowledged by JetStream). */
+  readonly pendingOutbox: () => Iterable<OutboxMessage>;
+  readonly encode: (state: EngineState, outbox: Iterable<OutboxMessage>) => Uint8Array;
+  readonly onError: (error: unknown) => void;
+  readonly onWritten: (lsn: number) => void;
+}
+
+/** What the outside world learns once a batch is durable. */
+export interface ActorEffects {
+  confirmed(messages: readonly OutboxMessage[]): void;
+  statusChanged(message: OrderStatusMessage): void;
+  stockChanged(saleId: string): void;
+  /** Refuse new orders while this says why (e.g. the outbox backlog is full). */
+  refusal(saleId: string, now: number): Rejection | null;
+}
+
+export type Envelope =
+  | {
+      kind: 'command';
+      saleId: string;
+      request: CommandRequest;
+      respond: (reply: CommandReply) => void;
+    }
+  | { kind: 'query'; saleId: string; request: QueryRequest; respond: (reply: QueryReply) => void };
+
+export interface ActorOptions {
+  readonly state: EngineState;
+  readonly log: ActorLog;
+  readonly clock: () => number;
+  readonly effects: ActorEffects;
+  readonly mailboxCommandsMax: number;
+  /** The process can't go on (the WAL failed): stop, and let recovery sort it out. */
+  readonly onFatal: (error: unknown) => void;
+  readonly snapshots: SnapshotPolicy;
+  /** Log position the recovered state covers (the last snapshot's or the last record's). */
+  readonly recoveredLsn: number;
+}
+
+interface Batch {
+  readonly events: Event[];
+  readonly replies: (() => void)[];
+  readonly outbox: OutboxMessage[];
+  readonly statuses: OrderStatusMessage[];
+  readonly stock: Set<string>;
+}
+
+export class EngineActor {
+  private readonly mailbox: Envelope[] = [];
+  /** Taken from the mailbox but not yet answered (waiting for fsync). */
+  private unanswered = 0;
+  private drainScheduled = false;
+  private accepting = true;
+  /** Resolves when everything appended so far is durable. */
+  private durableTail: Promise<unknown> = Promise.resolve();
+  private idleWaiters: (() => void)[] = [];
+  /** Batches appended but not yet durable: their outbox messages are not in the outbox yet. */
+  private readonly undurable = new Set<Batch>();
+  private lastSnapshotLsn: number;
+  private snapshotting = false;
+
+  constructor(private readonly options: ActorOptions) {
+    this.lastSnapshotLsn = options.recoveredLsn;
+  }
+
+  get queued(): number {
+    return this.mailbox.length + this.unanswered;
+  }
+
+  /** False when the mailbox is full or the actor is closing: answer OVERLOADED at once. */
+  offer(envelope: Envelope): boolean {
+    if (!this.accepting || this.queued >= this.options.mailboxCommandsMax) return false;
+    this.mailbox.push(envelope);
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drain());
+    }
+    return true;
+  }
+
+  /** Stop taking envelopes; resolves once every queued one has been answered. */
+  close(): Promise<void> {
+    this.accepting = false;
+    if (this.queued === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    const envelopes = this.mailbox.splice(0, BATCH_COMMANDS_MAX);
+    if (this.mailbox.length > 0) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drain());
+    }
+    const now = this.options.clock();
+    const batch: Batch = { events: [], replies: [], outbox: [], statuses: [], stock: new Set() };
+    for (const envelope of envelopes) this.handle(envelope, now, batch);
+    this.unanswered += envelopes.length;
+    this.commit(batch, envelopes.length);
+  }
+
+  private handle(envelope: Envelope, now: number, batch: Batch): void {
+    if (envelope.kind === 'query') {
+      const reply = queryReply(this.options.state, envelope.saleId, envelope.request, now);
+      batch.replies.push(() => envelope.respond(reply));
+      return;
+    }
+    const reply = this.decideCommand(envelope.saleId, envelope.request, now, batch);
+    batch.replies.push(() => envelope.respond(reply));
+  }
+
+  private decideCommand(
+    saleId: string,
+    request: CommandRequest,
+    now: number,
+    batch: Batch,
+  ): CommandReply {
+    const { state, effects } = this.options;
+    const command = toCommand(saleId, request, now);
+    if (isRejection(command)) return errorReply(command);
+    const refusal = command.type === 'PlaceOrder' ? effects.refusal(saleId, now) : null;
+    if (refusal !== null) return errorReply(refusal);
+    const decision = decide(state, command);
+    if (decision.ok) for (const event of decision.events) this.apply(event, batch);
+    return commandReply(state, decision, now);
+  }
+
+  /** Applies an event and notes what to publish about it once it is durable. */
+  private apply(event: Event, batch: Batch): void {
+    const { state } = this.options;
+    evolve(state, event);
+    const lsn = this.options.log.lastLsn + batch.events.length + 1;
+    batch.events.push(event);
+    switch (event.type) {
+      case 'SaleConfigured':
+        batch.stock.add(event.saleId);
+        return;
+      case 'OrderPlaced': {
+        const order = state.orders.get(event.orderId)!;
+        batch.outbox.push(outboxMessageOf(order, lsn));
+        batch.statuses.push(statusMessageOf(order, order.history[0]!));
+        batch.stock.add(event.saleId);
+        return;
+      }
+      case 'ShippingStatusRecorded': {
+        const order = state.orders.get(event.orderId)!;
+        batch.statuses.push(statusMessageOf(order, order.history.at(-1)!));
+        return;
+      }
+      default: {
+        const exhaustive: never = event;
+        throw new Error(`unknown event ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
+  private commit(batch: Batch, envelopes: number): void {
+    const { log, effects } = this.options;
+    if (batch.events.length > 0) {
+      this.durableTail = log.append(batch.events.map(encodeEvent));
+      this.undurable.add(batch);
+      this.maybeSnapshot(this.durableTail);
+    }
+    this.durableTail.then(
+      () => {
+        this.undurable.delete(batch);
+        for (const reply of batch.replies) reply();
+        if (batch.outbox.length > 0) effects.confirmed(batch.outbox);
+        for (const status of batch.statuses) effects.statusChanged(status);
+        for (const saleId of batch.stock) effects.stockChanged(saleId);
+        this.answered(envelopes);
+      },
+      (error: unknown) => this.options.onFatal(error),
+    );
+  }
+
+  /**
+   * The state now covers exactly `log.lastLsn`, so a snapshot taken here is exact. Its outbox part
+   * is what the outbox holds plus the confirmed orders of batches still syncing.
+   */
+  private maybeSnapshot(durable: Promise<unknown>): void {
+    const { log, state, snapshots } = this.options;
+    const lsn = log.lastLsn;
+    if (this.snapshotting || lsn - this.lastSnapshotLsn < snapshots.everyRecords) return;
+    this.snapshotting = true;
+    const syncing = [...this.undurable].flatMap((batch) => batch.outbox);
+    const payload = snapshots.encode(state, [...snapshots.pendingOutbox(), ...syncing]);
+    durable
+      .then(() => log.writeSnapshot(lsn, payload))
+      .then(() => {
+        this.lastSnapshotLsn = lsn;
+        snapshots.onWritten(lsn);
+      }, snapshots.onError)
+      .finally(() => {
+        this.snapshotting = false;
+      });
+  }
+
+  private answered(count: number): void {
+    this.unanswered -= count;
+    if (this.queued === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}

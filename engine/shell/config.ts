@@ -1,0 +1,66 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import envSchema from 'env-schema';
+import { SALE_ID_PATTERN } from '../core/limits.js';
+
+// The engine's settings, read from the environment once at start and validated (twelve-factor).
+// A bad value stops the process with a message naming the variable.
+
+const EngineEnv = Type.Object({
+  NATS_URL: Type.String({ default: 'nats://127.0.0.1:4222', minLength: 1 }),
+  WAL_DIR: Type.String({ default: './data/wal', minLength: 1 }),
+  /** Comma-separated saleIds this engine owns (partitioning: each sale on exactly one engine). */
+  ENGINE_SALES: Type.String({ default: 'demo', minLength: 1 }),
+  ENGINE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  LEASE_TTL_MS: Type.Integer({ default: 10_000, minimum: 1_000, maximum: 600_000 }),
+  MAILBOX_COMMANDS_MAX: Type.Integer({ default: 16_384, minimum: 1, maximum: 1_048_576 }),
+  SNAPSHOT_EVERY_RECORDS: Type.Integer({ default: 100_000, minimum: 100, maximum: 100_000_000 }),
+  OUTBOX_BACKLOG_MAX: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000 }),
+  ORDERS_DUPLICATE_WINDOW_MS: Type.Integer({ default: 3_600_000, minimum: 1_000 }),
+  STOCK_PUBLISH_INTERVAL_MS: Type.Integer({ default: 50, minimum: 1, maximum: 10_000 }),
+});
+
+export type EngineEnv = Static<typeof EngineEnv>;
+
+export interface EngineConfig {
+  readonly natsUrl: string;
+  readonly walDir: string;
+  readonly sales: readonly string[];
+  readonly engineId: string;
+  readonly logLevel: string;
+  readonly leaseTtlMs: number;
+  readonly mailboxCommandsMax: number;
+  readonly snapshotEveryRecords: number;
+  readonly outboxBacklogMax: number;
+  readonly ordersDuplicateWindowMs: number;
+  readonly stockPublishIntervalMs: number;
+}
+
+export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const values = envSchema<EngineEnv>({ schema: EngineEnv, data: env, dotenv: false });
+  const sales = values.ENGINE_SALES.split(',').map((s) => s.trim());
+  const badSale = sales.find((s) => !SALE_ID_PATTERN.test(s));
+  if (badSale !== undefined)
+    throw new Error(
+      `ENGINE_SALES: ${JSON.stringify(badSale)} is not a saleId (1-64 of [A-Za-z0-9_-])`,
+    );
+  if (new Set(sales).size !== sales.length) throw new Error('ENGINE_SALES lists a sale twice');
+  return {
+    natsUrl: values.NATS_URL,
+    walDir: resolve(values.WAL_DIR),
+    sales,
+    engineId: values.ENGINE_ID ?? `${hostname()}-${process.pid}`,
+    logLevel: values.LOG_LEVEL,
+    leaseTtlMs: values.LEASE_TTL_MS,
+    mailboxCommandsMax: values.MAILBOX_COMMANDS_MAX,
+    snapshotEveryRecords: values.SNAPSHOT_EVERY_RECORDS,
+    outboxBacklogMax: values.OUTBOX_BACKLOG_MAX,
+    ordersDuplicateWindowMs: values.ORDERS_DUPLICATE_WINDOW_MS,
+    stockPublishIntervalMs: values.STOCK_PUBLISH_INTERVAL_MS,
+  };
+}

@@ -1,0 +1,200 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { openWal, type WriteAheadLog } from '../../wal/index.js';
+import { rejection } from '../core/errors.js';
+import { viewSale } from '../core/views.js';
+import { encodeMessage } from '../protocol/messages.js';
+import { ordersStatusSubject } from '../protocol/subjects.js';
+import { EngineActor } from './actor.js';
+import type { EngineConfig } from './config.js';
+import { SaleLeases } from './lease.js';
+import { NatsService } from './nats-service.js';
+import { Outbox } from './outbox.js';
+import { encodeSnapshot, recoverState } from './recovery.js';
+import { StockPublisher } from './stock-publisher.js';
+import { ensureOrdersStream } from './streams.js';
+import { walIdentity } from './wal-identity.js';
+import { WatermarkFile } from './watermark-file.js';
+
+// Wires the engine together: NATS, leases, WAL recovery, the actor, the outbox and the
+// publishers; and takes it apart again in the right order.
+
+/** How long a graceful stop waits for the outbox to hand its backlog to JetStream. */
+export const SHUTDOWN_OUTBOX_WAIT_MS = 2_000;
+export const NATS_RECONNECT_WAIT_MS = 250;
+
+export interface RunningEngine {
+  readonly actor: EngineActor;
+  readonly outbox: Outbox;
+  readonly wal: WriteAheadLog;
+  /** Resolves with the exit code the process should use once the engine stopped for good. */
+  readonly stopped: Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function connectNats(config: EngineConfig, name: string): Promise<NatsConnection> {
+  return connect({
+    servers: config.natsUrl,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
+    waitOnFirstConnect: true,
+  });
+}
+
+export class StandbyAbortedError extends Error {}
+
+/** `signal` aborts a start that is still standing by for a lease (SIGTERM during standby). */
+export async function startEngine(
+  config: EngineConfig,
+  logger: Logger,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<RunningEngine> {
+  const nc = await connectNats(config, `engine ${config.engineId}`);
+  try {
+    return await startOn(nc, config, logger, signal);
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}
+
+async function startOn(
+  nc: NatsConnection,
+  config: EngineConfig,
+  logger: Logger,
+  signal: AbortSignal,
+) {
+  await ensureOrdersStream(await jetstreamManager(nc), config.ordersDuplicateWindowMs, logger);
+  const walId = await walIdentity(config.walDir);
+  const leases = await SaleLeases.open(
+    nc,
+    config.leaseTtlMs,
+    { engineId: config.engineId, walId },
+    logger,
+  );
+  await leases.acquireAll(config.sales, signal);
+  if (signal.aborted) {
+    await leases.releaseAll();
+    throw new StandbyAbortedError('stopped while standing by for a sale lease');
+  }
+
+  const { wal, snapshot, records } = await openWal({
+    dir: config.walDir,
+    logger: logger.child({ component: 'wal' }),
+  });
+  const watermarkFile = new WatermarkFile(config.walDir);
+  const watermark = await watermarkFile.read(logger);
+  const recovered = recoverState(snapshot, records, watermark);
+  logger.info(
+    {
+      lsn: wal.lastLsn,
+      snapshotLsn: snapshot?.lsn ?? 0,
+      replayed: recovered.records,
+      outbox: recovered.outbox.length,
+    },
+    'recovered state from the WAL',
+  );
+
+  const { state } = recovered;
+  const outbox = new Outbox({
+    js: jetstream(nc),
+    logger: logger.child({ component: 'outbox' }),
+    watermarkFile,
+    watermark,
+    backlogMax: config.outboxBacklogMax,
+  });
+  outbox.enqueue(recovered.outbox);
+  const stock = new StockPublisher(
+    nc,
+    (saleId) => {
+      const sale = viewSale(state, saleId, Date.now());
+      return sale === null
+        ? null
+        : { type: 'stock', saleId, stock: sale.stock, remaining: sale.remaining };
+    },
+    () => config.sales,
+    config.stockPublishIntervalMs,
+  );
+
+  let stopping: Promise<void> | null = null;
+  let exitCode = 0;
+  let resolveStopped: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => {
+    resolveStopped = resolve;
+  });
+
+  const actor = new EngineActor({
+    state,
+    log: wal,
+    clock: Date.now,
+    mailboxCommandsMax: config.mailboxCommandsMax,
+    recoveredLsn: wal.lastLsn,
+    effects: {
+      confirmed: (messages) => outbox.enqueue(messages),
+      statusChanged: (message) =>
+        nc.publish(ordersStatusSubject(message.saleId), encodeMessage(message)),
+      stockChanged: (saleId) => stock.markDirty(saleId),
+      refusal: () =>
+        outbox.isFull
+          ? rejection(
+              'OVERLOADED',
+              'The order backlog to the shipping stream is full; retry later.',
+            )
+          : null,
+    },
+    snapshots: {
+      everyRecords: config.snapshotEveryRecords,
+      pendingOutbox: () => outbox.pendingMessages(),
+      encode: encodeSnapshot,
+      onError: (error) =>
+        logger.error({ err: error }, 'snapshot failed; the log still holds everything'),
+      onWritten: (lsn) => logger.info({ lsn }, 'snapshot written'),
+    },
+    onFatal: (error) => {
+      // The WAL failed: nothing after this point may be acknowledged. Recovery will sort it out.
+      logger.fatal({ err: error }, 'WAL append failed; stopping without answering');
+      resolveStopped(2);
+    },
+  });
+
+  const service = new NatsService(nc, actor, (saleId) => leases.isValid(saleId));
+  for (const saleId of config.sales) service.serve(saleId);
+  leases.startRenewing(() => {
+    exitCode = 1;
+    void stop();
+  });
+
+  async function shutdown(): Promise<void> {
+    await service.stop();
+    await actor.close();
+    stock.close();
+    await Promise.race([
+      outbox.whenIdle(),
+      new Promise((r) => setTimeout(r, SHUTDOWN_OUTBOX_WAIT_MS)),
+    ]);
+    await outbox.close();
+    await wal.close();
+    await leases.releaseAll();
+    await nc.drain();
+    logger.info({ lsn: wal.lastLsn, backlog: outbox.backlog }, 'engine stopped');
+  }
+
+  function stop(): Promise<void> {
+    stopping ??= shutdown().then(
+      () => resolveStopped(exitCode),
+      (error: unknown) => {
+        logger.error({ err: error }, 'engine did not stop cleanly');
+        resolveStopped(1);
+      },
+    );
+    return stopping;
+  }
+
+  nc.closed().then((error) => {
+    if (error) logger.error({ err: error }, 'NATS connection closed');
+  });
+  logger.info({ sales: config.sales, orders: state.orders.size }, 'engine serving');
+  return { actor, outbox, wal, stopped, stop };
+}

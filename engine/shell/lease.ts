@@ -1,0 +1,187 @@
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { LEASE_BUCKET } from '../protocol/subjects.js';
+
+// Single writer per sale (I6): an engine serves a sale only while it holds the sale's lease, a
+// key in a JetStream KV bucket whose entries expire LEASE_TTL_MS after their last write. `create`
+// succeeds only when nobody holds the key; renewals are compare-and-set on the revision, so two
+// engines can't both believe they hold it. A lease counts as valid locally for a little less
+// than the TTL after the renewal was *sent* (the server's clock starts later), so an engine cut
+// off from NATS stops serving before anyone else can take over.
+
+/** Share of the TTL after which our own view of the lease lapses (the rest is safety margin). */
+const LEASE_VALIDITY_SHARE = 0.8;
+const RENEWALS_PER_TTL = 3;
+const STANDBY_POLLS_PER_TTL = 4;
+
+export interface LeaseHolder {
+  readonly engineId: string;
+  readonly walId: string;
+  readonly host: string;
+  readonly pid: number;
+}
+
+interface Held {
+  revision: number;
+  validUntil: number;
+}
+
+const encoder = new TextEncoder();
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class SaleLeases {
+  private readonly held = new Map<string, Held>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private readonly value: Uint8Array;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly holder: LeaseHolder,
+    private readonly ttlMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.value = encoder.encode(JSON.stringify(holder));
+  }
+
+  static async open(
+    nc: NatsConnection,
+    ttlMs: number,
+    holder: Omit<LeaseHolder, 'host' | 'pid'>,
+    logger: Logger,
+  ) {
+    const kv = await new Kvm(nc).create(LEASE_BUCKET, { ttl: ttlMs, history: 1 });
+    const status = await kv.status();
+    if (status.ttl !== ttlMs)
+      throw new Error(
+        `lease bucket ${LEASE_BUCKET} expires keys after ${status.ttl} ms but LEASE_TTL_MS is ${ttlMs}; ` +
+          'every engine must use the same LEASE_TTL_MS',
+      );
+    return new SaleLeases(kv, { ...holder, host: hostname(), pid: process.pid }, ttlMs, logger);
+  }
+
+  isValid(saleId: string): boolean {
+    const held = this.held.get(saleId);
+    return held !== undefined && performance.now() < held.validUntil;
+  }
+
+  /** Waits until every sale's lease is ours, standing by (with one clear log line) for the others. */
+  async acquireAll(saleIds: readonly string[], signal: AbortSignal): Promise<void> {
+    const announced = new Set<string>();
+    for (;;) {
+      for (const saleId of saleIds) {
+        if (this.held.has(saleId)) continue;
+        const other = await this.tryAcquire(saleId);
+        if (other !== null && !announced.has(saleId)) {
+          announced.add(saleId);
+          this.logger.error(
+            { saleId, owner: other },
+            `sale ${saleId} is served by engine ${other.engineId} (pid ${other.pid} on ${other.host}); ` +
+              'refusing to serve it, standing by until its lease expires',
+          );
+        }
+      }
+      if (this.held.size === saleIds.length || signal.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, this.ttlMs / STANDBY_POLLS_PER_TTL));
+    }
+  }
+
+  /** Null when the lease is now ours; else who holds it. */
+  private async tryAcquire(saleId: string): Promise<LeaseHolder | null> {
+    const sentAt = performance.now();
+    try {
+      this.hold(saleId, await this.kv.create(saleId, this.value), sentAt);
+      return null;
+    } catch {
+      const entry = await this.kv.get(saleId);
+      if (entry === null || entry.operation !== 'PUT') return this.tryAcquire(saleId);
+      const other = entry.json<LeaseHolder>();
+      if (!this.isOurDeadPredecessor(other)) return other;
+      // Same WAL directory, same host, process gone: the lease can't be in use. Take it now
+      // rather than after the TTL, so a crashed engine's restart is quick.
+      this.logger.warn(
+        { saleId, previous: other },
+        'taking over the lease of a dead engine on this WAL',
+      );
+      this.hold(saleId, await this.kv.update(saleId, this.value, entry.revision), sentAt);
+      return null;
+    }
+  }
+
+  private isOurDeadPredecessor(other: LeaseHolder): boolean {
+    return (
+      other.walId === this.holder.walId &&
+      other.host === this.holder.host &&
+      !isProcessAlive(other.pid)
+    );
+  }
+
+  private hold(saleId: string, revision: number, sentAt: number): void {
+    this.held.set(saleId, { revision, validUntil: sentAt + this.ttlMs * LEASE_VALIDITY_SHARE });
+  }
+
+  /** Renews every held lease; `onLost` hears of one that another engine took. */
+  startRenewing(onLost: (saleId: string) => void): void {
+    const renewAll = async () => {
+      for (const [saleId, held] of this.held) {
+        const sentAt = performance.now();
+        try {
+          this.hold(saleId, await this.kv.update(saleId, this.value, held.revision), sentAt);
+        } catch (error) {
+          await this.renewalFailed(saleId, held, error, onLost);
+        }
+      }
+      if (this.renewTimer !== null)
+        this.renewTimer = setTimeout(renewAll, this.ttlMs / RENEWALS_PER_TTL);
+    };
+    this.renewTimer = setTimeout(renewAll, this.ttlMs / RENEWALS_PER_TTL);
+  }
+
+  private async renewalFailed(
+    saleId: string,
+    held: Held,
+    error: unknown,
+    onLost: (saleId: string) => void,
+  ) {
+    const entry = await this.kv.get(saleId).catch(() => undefined);
+    const stillOurs =
+      entry === undefined || (entry?.operation === 'PUT' && entry.revision === held.revision);
+    if (stillOurs) {
+      // NATS is unreachable or slow: keep trying; our lease lapses locally before anyone can take it.
+      this.logger.warn(
+        { saleId, err: (error as Error).message },
+        'cannot renew the sale lease yet',
+      );
+      return;
+    }
+    this.held.delete(saleId);
+    const holder = entry?.operation === 'PUT' ? entry.json<LeaseHolder>() : null;
+    this.logger.error({ saleId, holder }, 'lost the sale lease; no longer serving this sale');
+    onLost(saleId);
+  }
+
+  /** Stops renewing and frees our leases, so a standby takes over at once. */
+  async releaseAll(): Promise<void> {
+    if (this.renewTimer !== null) clearTimeout(this.renewTimer);
+    this.renewTimer = null;
+    for (const [saleId, held] of this.held) {
+      this.held.delete(saleId);
+      await this.kv.delete(saleId, { previousSeq: held.revision }).catch((error: unknown) => {
+        this.logger.warn(
+          { saleId, err: (error as Error).message },
+          'could not release the sale lease',
+        );
+      });
+    }
+  }
+}

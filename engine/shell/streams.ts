@@ -1,0 +1,47 @@
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { ORDERS_CONFIRMED_WILDCARD, ORDERS_STREAM } from '../protocol/subjects.js';
+
+// The engine creates (or brings in line) the JetStream stream it publishes to, with every setting
+// explicit rather than the server's defaults.
+
+export const ORDERS_MAX_AGE_MS = 7 * 24 * 3_600_000;
+/** When full, JetStream refuses new messages (the outbox keeps them) rather than dropping old ones. */
+export const ORDERS_BYTES_MAX = 1024 * 1024 * 1024;
+export const ORDER_MESSAGE_BYTES_MAX = 4 * 1024;
+
+export async function ensureOrdersStream(
+  jsm: JetStreamManager,
+  duplicateWindowMs: number,
+  logger: Logger,
+): Promise<void> {
+  const settings = {
+    subjects: [ORDERS_CONFIRMED_WILDCARD],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+    max_age: nanos(ORDERS_MAX_AGE_MS),
+    max_bytes: ORDERS_BYTES_MAX,
+    max_msg_size: ORDER_MESSAGE_BYTES_MAX,
+    duplicate_window: nanos(duplicateWindowMs),
+    num_replicas: 1,
+  };
+  try {
+    await jsm.streams.info(ORDERS_STREAM);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
+      throw error;
+    await jsm.streams.add({ name: ORDERS_STREAM, ...settings });
+    logger.info({ stream: ORDERS_STREAM }, 'created the ORDERS stream');
+    return;
+  }
+  await jsm.streams.update(ORDERS_STREAM, settings);
+}
