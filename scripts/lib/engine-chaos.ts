@@ -1,0 +1,252 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  type CommandReply,
+  type ConfirmedOrderMessage,
+  decodeReply,
+  encodeMessage,
+  ORDERS_STREAM,
+  type QueryReply,
+  saleCommandSubject,
+  saleQuerySubject,
+} from '../../engine/protocol/index.js';
+import { EngineProcess } from './engine-process.js';
+
+// Engine chaos: bursts of orders over NATS while the engine is SIGKILLed at a random moment, then
+// restarted on the same WAL. After every round it checks what must survive any crash: every
+// acknowledged order is there with the same id (I3), no sale above its stock (I1), nobody above
+// the cap (I2), no order that nobody asked for; at the end ORDERS holds every order exactly once
+// (I4). Breaches are collected, not thrown, so a run reports all of them.
+
+export const CHAOS_STOCK_UNITS = 100;
+export const CHAOS_LIMIT_UNITS = 2;
+const REQUEST_TIMEOUT_MS = 1_500;
+const OUTBOX_DRAIN_WAIT_MS = 20_000;
+/** The kill moment is drawn from this window after the burst starts. */
+const KILL_WINDOW_MS = 40;
+
+export interface EngineChaosOptions {
+  readonly nc: NatsConnection;
+  readonly natsUrl: string;
+  readonly walDir: string;
+  readonly rounds: number;
+  readonly customersPerRound: number;
+  readonly random?: () => number;
+  readonly log?: (line: string) => void;
+}
+
+export interface EngineChaosReport {
+  readonly rounds: number;
+  readonly requests: number;
+  readonly acknowledged: number;
+  readonly orders: number;
+  readonly breaches: string[];
+}
+
+interface Acked {
+  readonly orderId: string;
+  readonly saleId: string;
+  readonly customerId: string;
+  readonly quantity: number;
+}
+
+const saleOfRound = (round: number): string => `chaos-r${round}`;
+
+export async function runEngineChaos(options: EngineChaosOptions): Promise<EngineChaosReport> {
+  const { nc, rounds, random = Math.random, log = () => undefined } = options;
+  const sales = Array.from({ length: rounds }, (_, r) => saleOfRound(r));
+  const spawnEngine = () =>
+    EngineProcess.start({
+      natsUrl: options.natsUrl,
+      walDir: options.walDir,
+      sales,
+      // Snapshots every few hundred records, so crashes also land around snapshots.
+      env: { SNAPSHOT_EVERY_RECORDS: '150' },
+    });
+  const breaches: string[] = [];
+  const acked: Acked[] = [];
+  const customersBySale = new Map<string, Set<string>>();
+  let requests = 0;
+  let engine = await spawnEngine();
+  try {
+    for (let round = 0; round < rounds; round += 1) {
+      const saleId = saleOfRound(round);
+      const configured = await command(nc, saleId, {
+        type: 'ConfigureSale',
+        name: saleId,
+        stock: CHAOS_STOCK_UNITS,
+        perCustomerLimit: CHAOS_LIMIT_UNITS,
+      });
+      if (!configured.ok)
+        breaches.push(`round ${round}: could not configure: ${JSON.stringify(configured)}`);
+      const burst = await burstAndKill(nc, engine, saleId, options.customersPerRound, random);
+      requests += burst.requests;
+      acked.push(...burst.acked);
+      customersBySale.set(saleId, burst.customers);
+      engine = await spawnEngine();
+      breaches.push(
+        ...(await audit(nc, acked, customersBySale)).map((b) => `round ${round}: ${b}`),
+      );
+      log(
+        `round ${round + 1}/${rounds}: ${burst.acked.length} acknowledged, ` +
+          `SIGKILL at ${burst.killAfterMs.toFixed(1)} ms of a ${burst.burstMs.toFixed(1)} ms burst`,
+      );
+    }
+    const orders = await allOrders(nc, customersBySale);
+    breaches.push(...(await auditOrdersStream(nc, orders)));
+    return { rounds, requests, acknowledged: acked.length, orders: orders.size, breaches };
+  } finally {
+    await engine.kill('SIGTERM');
+  }
+}
+
+async function command(nc: NatsConnection, saleId: string, body: object): Promise<CommandReply> {
+  const msg = await nc.request(saleCommandSubject(saleId), encodeMessage(body), {
+    timeout: REQUEST_TIMEOUT_MS,
+  });
+  return decodeReply<CommandReply>(msg.data);
+}
+
+async function query(nc: NatsConnection, saleId: string, body: object): Promise<QueryReply> {
+  const msg = await nc.request(saleQuerySubject(saleId), encodeMessage(body), {
+    timeout: REQUEST_TIMEOUT_MS,
+  });
+  return decodeReply<QueryReply>(msg.data);
+}
+
+async function burstAndKill(
+  nc: NatsConnection,
+  engine: EngineProcess,
+  saleId: string,
+  customerCount: number,
+  random: () => number,
+) {
+  const customers = new Set<string>();
+  const bodies: { customerId: string; quantity: number }[] = [];
+  for (let c = 0; c < customerCount; c += 1) {
+    const customerId = `${saleId}-c${c}`;
+    customers.add(customerId);
+    const sends = 1 + Math.floor(random() * 3);
+    for (let i = 0; i < sends; i += 1)
+      bodies.push({ customerId, quantity: 1 + Math.floor(random() * 2) });
+  }
+  // The kill lands at a random moment from before the first request to after the last reply
+  // (a whole burst is decided and synced within a few milliseconds here).
+  const killAfterMs = random() * KILL_WINDOW_MS;
+  const acked: Acked[] = [];
+  let killed: Promise<unknown> | null = null;
+  const killOnce = () => {
+    killed ??= engine.kill('SIGKILL');
+  };
+  const timer = setTimeout(killOnce, killAfterMs);
+  const started = performance.now();
+  await Promise.allSettled(
+    bodies.map(async ({ customerId, quantity }) => {
+      const reply = await command(nc, saleId, { type: 'PlaceOrder', customerId, quantity });
+      if (reply.ok && reply.kind === 'order') {
+        acked.push({ orderId: reply.order.orderId, saleId, customerId, quantity });
+      }
+    }),
+  );
+  const burstMs = performance.now() - started;
+  clearTimeout(timer);
+  killOnce();
+  await killed;
+  return { requests: bodies.length, acked, customers, killAfterMs, burstMs };
+}
+
+async function audit(
+  nc: NatsConnection,
+  acked: readonly Acked[],
+  customersBySale: Map<string, Set<string>>,
+) {
+  const breaches: string[] = [];
+  await Promise.all(
+    acked.map(async (a) => {
+      const reply = await query(nc, a.saleId, { type: 'GetOrder', orderId: a.orderId });
+      if (!reply.ok || reply.kind !== 'order')
+        breaches.push(`acknowledged order ${a.orderId} is lost`);
+      else if (reply.order.customerId !== a.customerId || reply.order.quantity !== a.quantity)
+        breaches.push(`order ${a.orderId} changed: ${JSON.stringify(reply.order)}`);
+    }),
+  );
+  for (const [saleId, customers] of customersBySale)
+    breaches.push(...(await auditSale(nc, saleId, customers)));
+  return breaches;
+}
+
+async function auditSale(
+  nc: NatsConnection,
+  saleId: string,
+  customers: Set<string>,
+): Promise<string[]> {
+  const breaches: string[] = [];
+  const sale = await query(nc, saleId, { type: 'GetSale' });
+  if (!sale.ok || sale.kind !== 'sale')
+    return [`sale ${saleId} unreadable: ${JSON.stringify(sale)}`];
+  const sold = sale.sale.stock - sale.sale.remaining;
+  if (sold > sale.sale.stock || sale.sale.remaining < 0)
+    breaches.push(`I1: ${saleId} sold ${sold}`);
+  const replies = await Promise.all(
+    [...customers].map(async (customerId) => ({
+      customerId,
+      reply: await query(nc, saleId, { type: 'GetCustomer', customerId }),
+    })),
+  );
+  let unitsOfKnownCustomers = 0;
+  for (const { customerId, reply } of replies) {
+    if (!reply.ok || reply.kind !== 'customer') {
+      breaches.push(`customer ${customerId} unreadable`);
+      continue;
+    }
+    unitsOfKnownCustomers += reply.customer.purchased;
+    if (reply.customer.purchased > CHAOS_LIMIT_UNITS)
+      breaches.push(`I2: ${customerId} holds ${reply.customer.purchased} units of ${saleId}`);
+  }
+  // Every sold unit belongs to a customer who asked: the engine invented nothing.
+  if (unitsOfKnownCustomers !== sold)
+    breaches.push(`${saleId}: ${sold} sold but customers hold ${unitsOfKnownCustomers}`);
+  return breaches;
+}
+
+async function allOrders(
+  nc: NatsConnection,
+  customersBySale: Map<string, Set<string>>,
+): Promise<Set<string>> {
+  const orders = new Set<string>();
+  for (const [saleId, customers] of customersBySale) {
+    for (const customerId of customers) {
+      const reply = await query(nc, saleId, { type: 'GetCustomer', customerId });
+      if (reply.ok && reply.kind === 'customer')
+        for (const order of reply.customer.orders) orders.add(order.orderId);
+    }
+  }
+  return orders;
+}
+
+/** I4: once the outbox has drained, ORDERS holds every order exactly once. */
+async function auditOrdersStream(nc: NatsConnection, orders: Set<string>): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const deadline = Date.now() + OUTBOX_DRAIN_WAIT_MS;
+  let stored = 0;
+  while (Date.now() < deadline) {
+    stored = (await jsm.streams.info(ORDERS_STREAM)).state.messages;
+    if (stored >= orders.size) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const seen = new Map<string, number>();
+  const info = await jsm.streams.info(ORDERS_STREAM);
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq += 1) {
+    const message = await jsm.streams.getMessage(ORDERS_STREAM, { seq });
+    if (message === null) continue;
+    const orderId = message.json<ConfirmedOrderMessage>().orderId;
+    seen.set(orderId, (seen.get(orderId) ?? 0) + 1);
+  }
+  const breaches: string[] = [];
+  for (const orderId of orders)
+    if (seen.get(orderId) !== 1)
+      breaches.push(`I4: ${orderId} is in ORDERS ${seen.get(orderId) ?? 0} times`);
+  for (const orderId of seen.keys())
+    if (!orders.has(orderId)) breaches.push(`ORDERS holds unknown order ${orderId}`);
+  return breaches;
+}
