@@ -1,6 +1,6 @@
 import t from 'tap';
 import { type StockMessage, saleStockSubject } from '../engine/protocol/index.js';
-import { EngineClient } from './helpers/engine-client.js';
+import { EngineClient } from '../scripts/lib/engine-client.js';
 import { natsClient, readOrdersStream, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // The opening second: 5,000 concurrent order requests from 2,500 customers (some sending ten at

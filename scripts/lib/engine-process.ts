@@ -1,11 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 // The engine as a real child process (the compiled dist/engine/main.js), so tests and the chaos
 // script can SIGKILL it at any moment. Its JSON log lines are parsed and can be awaited.
 
-const ENGINE_MAIN = new URL('../../dist/engine/main.js', import.meta.url).pathname;
+// This file runs from source (tests) and from dist/ (scripts); the engine always runs compiled.
+const PROJECT_ROOT = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url),
+);
+const ENGINE_MAIN = join(PROJECT_ROOT, 'dist', 'engine', 'main.js');
 const LOG_WAIT_MS = 30_000;
 
 export interface EngineProcessOptions {
