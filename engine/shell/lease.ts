@@ -15,7 +15,8 @@ import { LEASE_BUCKET } from '../protocol/subjects.js';
 /** Share of the TTL after which our own view of the lease lapses (the rest is safety margin). */
 const LEASE_VALIDITY_SHARE = 0.8;
 const RENEWALS_PER_TTL = 3;
-const STANDBY_POLLS_PER_TTL = 4;
+/** A standby checks the lease this often (a KV read: cheap), so it takes over promptly. */
+const STANDBY_POLL_MS_MAX = 500;
 
 export interface LeaseHolder {
   readonly engineId: string;
@@ -92,7 +93,9 @@ export class SaleLeases {
         }
       }
       if (this.held.size === saleIds.length || signal.aborted) return;
-      await new Promise((resolve) => setTimeout(resolve, this.ttlMs / STANDBY_POLLS_PER_TTL));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(this.ttlMs / 4, STANDBY_POLL_MS_MAX)),
+      );
     }
   }
 

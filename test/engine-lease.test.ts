@@ -1,0 +1,97 @@
+import t from 'tap';
+import { EngineClient } from '../scripts/lib/engine-client.js';
+import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './helpers/nats.js';
+
+// I6: one engine per sale. A second engine for an owned sale refuses (and says so), stands by,
+// and takes over once the owner is gone and its lease has expired.
+
+const LEASE_TTL_MS = 2_000;
+
+t.test('a second engine refuses an owned sale, then takes over after the owner dies', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const client = new EngineClient(nc);
+  const options = { natsUrl: nats.url, sales: ['leased'], leaseTtlMs: LEASE_TTL_MS };
+  const owner = await startEngine(t, {
+    ...options,
+    walDir: await tempDir(t, 'wal-a'),
+    env: { ENGINE_ID: 'owner' },
+  });
+  await client.configureSale('leased', { stock: 10, perCustomerLimit: 2 });
+  t.ok((await client.placeOrder('leased', 'alice')).ok);
+
+  const standby = spawnEngine(t, {
+    ...options,
+    walDir: await tempDir(t, 'wal-b'),
+    env: { ENGINE_ID: 'standby' },
+  });
+  const refusal = await standby.waitForLog((line) => line.msg.includes('refusing to serve it'));
+  t.match(refusal.msg, /sale leased is served by engine owner/, 'the refusal names the owner');
+  t.equal(
+    standby.logs.some((l) => l.msg === 'engine serving'),
+    false,
+    'the standby does not serve',
+  );
+  t.equal((await client.sale('leased')).remaining, 9, 'the owner still answers alone');
+
+  await owner.kill('SIGKILL');
+  const killedAt = Date.now();
+  await standby.serving();
+  t.ok(Date.now() - killedAt >= LEASE_TTL_MS * 0.5, 'the standby waited for the lease to expire');
+});
+
+t.test(
+  'a standby on the same WAL takes over as soon as the owner is dead, with its orders',
+  async (t) => {
+    const nats = await startNats(t);
+    const nc = await natsClient(t, nats.url);
+    const client = new EngineClient(nc);
+    const options = {
+      natsUrl: nats.url,
+      sales: ['shared'],
+      leaseTtlMs: 60_000,
+      walDir: await tempDir(t, 'wal'),
+    };
+    const owner = await startEngine(t, options);
+    await client.configureSale('shared', { stock: 10, perCustomerLimit: 2 });
+    t.ok((await client.placeOrder('shared', 'alice', 2)).ok);
+    const standby = spawnEngine(t, options);
+    await standby.waitForLog((line) => line.msg.includes('refusing to serve it'));
+    await owner.kill('SIGKILL');
+    // The owner's pid is gone and it used this very WAL: no need to wait out the 60 s TTL.
+    await standby.serving();
+    t.equal((await client.sale('shared')).remaining, 8, "the standby recovered the owner's orders");
+    t.equal((await client.customer('shared', 'alice')).purchased, 2);
+  },
+);
+
+t.test('two engines partition sales between them', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const client = new EngineClient(nc);
+  const base = { natsUrl: nats.url, leaseTtlMs: LEASE_TTL_MS };
+  await startEngine(t, { ...base, sales: ['north'], walDir: await tempDir(t, 'wal-n') });
+  await startEngine(t, { ...base, sales: ['south'], walDir: await tempDir(t, 'wal-s') });
+  await client.configureSale('north', { stock: 5, perCustomerLimit: 5 });
+  await client.configureSale('south', { stock: 7, perCustomerLimit: 5 });
+  t.ok((await client.placeOrder('north', 'a', 2)).ok);
+  t.ok((await client.placeOrder('south', 'a', 3)).ok);
+  t.equal((await client.sale('north')).remaining, 3);
+  t.equal((await client.sale('south')).remaining, 4);
+});
+
+t.test('a graceful stop releases the lease: a standby takes over at once', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const client = new EngineClient(nc);
+  const walDir = await tempDir(t, 'wal');
+  const options = { natsUrl: nats.url, sales: ['handover'], leaseTtlMs: 60_000, walDir };
+  const first = await startEngine(t, options);
+  await client.configureSale('handover', { stock: 3, perCustomerLimit: 3 });
+  const placed = await client.placeOrder('handover', 'bob', 2);
+  t.ok(placed.ok);
+  t.same(await first.kill('SIGTERM'), { code: 0, signal: null }, 'SIGTERM exits 0');
+  const second = await startEngine(t, options);
+  t.ok(second, 'a successor serves without waiting for the 60 s TTL');
+  t.equal((await client.sale('handover')).remaining, 1, 'and it recovered the orders');
+});
