@@ -138,8 +138,16 @@ export class SaleLeases {
     const renewAll = async () => {
       for (const [saleId, held] of this.held) {
         const sentAt = performance.now();
+        const lapsed = sentAt >= held.validUntil;
         try {
-          this.hold(saleId, await this.kv.update(saleId, this.value, held.revision), sentAt);
+          const renewalTimeoutMs = this.ttlMs / RENEWALS_PER_TTL;
+          this.hold(
+            saleId,
+            await this.kv.update(saleId, this.value, held.revision, renewalTimeoutMs),
+            sentAt,
+          );
+          if (lapsed)
+            this.logger.info({ saleId }, 'sale lease renewed after a lapse; serving again');
         } catch (error) {
           await this.renewalFailed(saleId, held, error, onLost);
         }
@@ -168,7 +176,17 @@ export class SaleLeases {
       return;
     }
     this.held.delete(saleId);
-    const holder = entry?.operation === 'PUT' ? entry.json<LeaseHolder>() : null;
+    // Expired while we were cut off, and nobody took it since: take it again (create refuses if
+    // someone did in the meantime). We stopped serving when it lapsed locally, so nothing overlapped.
+    const other =
+      entry === null || entry.operation !== 'PUT'
+        ? await this.tryAcquire(saleId).catch(() => undefined)
+        : undefined;
+    if (other === null) {
+      this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');
+      return;
+    }
+    const holder = entry?.operation === 'PUT' ? entry.json<LeaseHolder>() : (other ?? null);
     this.logger.error({ saleId, holder }, 'lost the sale lease; no longer serving this sale');
     onLost(saleId);
   }

@@ -1,0 +1,91 @@
+import t from 'tap';
+import type { CommandReply } from '../engine/protocol/index.js';
+import { EngineClient } from '../scripts/lib/engine-client.js';
+import { natsClient, readOrdersStream, startEngine, startNats, tempDir } from './helpers/nats.js';
+
+// NATS itself dies mid-burst (SIGKILL) and comes back on the same port and store: the engine
+// reconnects and goes on, nothing acknowledged is lost, and the outbox catches up so that ORDERS
+// holds every order exactly once.
+
+const CUSTOMERS_PER_PHASE = 300;
+const OUTBOX_WAIT_MS = 30_000;
+
+const acceptedIds = (replies: PromiseSettledResult<CommandReply>[]) =>
+  replies.flatMap((r) =>
+    r.status === 'fulfilled' && r.value.ok && r.value.kind === 'order'
+      ? [r.value.order.orderId]
+      : [],
+  );
+
+t.test('the engine survives a NATS restart mid-burst and the outbox catches up', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const client = new EngineClient(nc);
+  const engine = await startEngine(t, {
+    natsUrl: nats.url,
+    walDir: await tempDir(t, 'wal'),
+    sales: ['restart'],
+  });
+  await client.configureSale('restart', { stock: 100_000, perCustomerLimit: 2 });
+
+  const burst = (phase: string) =>
+    Promise.allSettled(
+      Array.from({ length: CUSTOMERS_PER_PHASE }, (_, i) =>
+        client.command(
+          'restart',
+          { type: 'PlaceOrder', customerId: `${phase}${i}`, quantity: 1 },
+          3_000,
+        ),
+      ),
+    );
+  const firstBurst = burst('a');
+  // Kill NATS while the first burst is in flight: some requests are answered, some are lost.
+  await engine.waitForLog(() => true, 1);
+  await nats.kill();
+  const first = acceptedIds(await firstBurst);
+  const during = acceptedIds(await burst('b'));
+  await nats.restart();
+  // Like a client with a retry policy: ask until the engine answers again (bounded).
+  const servingBy = Date.now() + OUTBOX_WAIT_MS;
+  let probe: CommandReply | null = null;
+  while (probe?.ok !== true && Date.now() < servingBy) {
+    probe = await client
+      .command('restart', { type: 'PlaceOrder', customerId: 'probe', quantity: 1 }, 1_000)
+      .catch(() => null);
+    if (probe?.ok !== true) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.ok(probe?.ok, 'the engine serves again after NATS came back');
+  const third = acceptedIds(await burst('c'));
+  t.equal(
+    third.length,
+    CUSTOMERS_PER_PHASE,
+    `every order of the next burst is accepted (${first.length}/${during.length} before)`,
+  );
+  if (probe?.ok && probe.kind === 'order') third.push(probe.order.orderId);
+
+  const acknowledged = [...first, ...during, ...third];
+  for (const orderId of acknowledged) {
+    const reply = await client.query('restart', { type: 'GetOrder', orderId });
+    if (!reply.ok) t.fail(`acknowledged order ${orderId} is lost`);
+  }
+  const sale = await client.sale('restart');
+  const sold = sale.stock - sale.remaining;
+  t.ok(
+    sold >= acknowledged.length,
+    `every acknowledged order is held (${acknowledged.length} acknowledged, ${sold} sold)`,
+  );
+
+  const deadline = Date.now() + OUTBOX_WAIT_MS;
+  let stored = await readOrdersStream(nc);
+  while (stored.length < sold && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    stored = await readOrdersStream(nc);
+  }
+  const ids = stored.map((m) => m.orderId);
+  t.equal(ids.length, sold, 'ORDERS caught up with every order');
+  t.equal(new Set(ids).size, ids.length, 'and holds each exactly once');
+  t.ok(
+    acknowledged.every((id) => ids.includes(id)),
+    'every acknowledged order is in ORDERS',
+  );
+});
