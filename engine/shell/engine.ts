@@ -192,6 +192,8 @@ async function startOn(
     return stopping;
   }
 
+  // "Serving" means routable: the server must have our subscriptions before we say so.
+  await nc.flush();
   nc.closed().then((error) => {
     if (error) logger.error({ err: error }, 'NATS connection closed');
   });
