@@ -1,7 +1,8 @@
 import t from 'tap';
 import { type StockMessage, saleStockSubject } from '../engine/protocol/index.js';
 import { EngineClient } from '../scripts/lib/engine-client.js';
-import { natsClient, readOrdersStream, startEngine, startNats, tempDir } from './helpers/nats.js';
+import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
+import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // The opening second: 5,000 concurrent order requests from 2,500 customers (some sending ten at
 // once) for 100 units at 2 per customer, straight over NATS to a real engine process.
@@ -11,6 +12,7 @@ const LIMIT = 2;
 const CUSTOMERS = 2_500;
 const GREEDY_CUSTOMERS = 250;
 const GREEDY_REQUESTS = 10;
+const OUTBOX_WAIT_MS = 20_000;
 
 t.test(
   'a burst sells exactly the stock, nobody above the cap, each order once in ORDERS',
@@ -26,9 +28,15 @@ t.test(
     t.ok((await client.configureSale('burst', { stock: STOCK, perCustomerLimit: LIMIT })).ok);
 
     const stockMessages: StockMessage[] = [];
+    let announceSoldOut: () => void = () => undefined;
+    const soldOutAnnounced = new Promise<void>((resolve) => {
+      announceSoldOut = resolve;
+    });
     nc.subscribe(saleStockSubject('burst'), {
       callback: (_e, msg) => {
-        stockMessages.push(msg.json());
+        const message = msg.json<StockMessage>();
+        stockMessages.push(message);
+        if (message.remaining === 0) announceSoldOut();
       },
     });
     await nc.flush();
@@ -88,11 +96,7 @@ t.test(
       if (units > 1) t.equal((await client.customer('burst', customerId)).purchased, units);
     }
 
-    await t.resolves(
-      waitFor(async () => (await readOrdersStream(nc)).length >= orderIds.size),
-      'outbox drained',
-    );
-    const stored = await readOrdersStream(nc);
+    const stored = await waitForOrdersStream(nc, orderIds.size, OUTBOX_WAIT_MS);
     t.equal(stored.length, orderIds.size, 'ORDERS holds each accepted order exactly once');
     t.same(new Set(stored.map((m) => m.orderId)), orderIds);
     t.ok(
@@ -100,22 +104,11 @@ t.test(
       'Nats-Msg-Id is the orderId',
     );
 
-    await t.resolves(
-      waitFor(async () => stockMessages.at(-1)?.remaining === 0),
-      'last stock value arrives',
-    );
+    await t.resolves(soldOutAnnounced, 'the sold-out stock value arrives');
+    t.equal(stockMessages.at(-1)?.remaining, 0, 'and it is the last one');
     t.ok(
       stockMessages.length < 50,
       `stock updates were coalesced (${stockMessages.length} messages)`,
     );
   },
 );
-
-/** Polls a condition that has no event to await (a stream's contents), with a bound. */
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

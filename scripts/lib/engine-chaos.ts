@@ -1,16 +1,7 @@
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  type CommandReply,
-  type ConfirmedOrderMessage,
-  decodeReply,
-  encodeMessage,
-  ORDERS_STREAM,
-  type QueryReply,
-  saleCommandSubject,
-  saleQuerySubject,
-} from '../../engine/protocol/index.js';
+import { EngineClient } from './engine-client.js';
 import { EngineProcess } from './engine-process.js';
+import { waitForOrdersStream } from './orders-stream.js';
 
 // Engine chaos: bursts of orders over NATS while the engine is SIGKILLed at a random moment, then
 // restarted on the same WAL. After every round it checks what must survive any crash: every
@@ -54,6 +45,7 @@ const saleOfRound = (round: number): string => `chaos-r${round}`;
 
 export async function runEngineChaos(options: EngineChaosOptions): Promise<EngineChaosReport> {
   const { nc, rounds, random = Math.random, log = () => undefined } = options;
+  const client = new EngineClient(nc, REQUEST_TIMEOUT_MS);
   const sales = Array.from({ length: rounds }, (_, r) => saleOfRound(r));
   const spawnEngine = () =>
     EngineProcess.start({
@@ -71,7 +63,7 @@ export async function runEngineChaos(options: EngineChaosOptions): Promise<Engin
   try {
     for (let round = 0; round < rounds; round += 1) {
       const saleId = saleOfRound(round);
-      const configured = await command(nc, saleId, {
+      const configured = await client.command(saleId, {
         type: 'ConfigureSale',
         name: saleId,
         stock: CHAOS_STOCK_UNITS,
@@ -79,20 +71,20 @@ export async function runEngineChaos(options: EngineChaosOptions): Promise<Engin
       });
       if (!configured.ok)
         breaches.push(`round ${round}: could not configure: ${JSON.stringify(configured)}`);
-      const burst = await burstAndKill(nc, engine, saleId, options.customersPerRound, random);
+      const burst = await burstAndKill(client, engine, saleId, options.customersPerRound, random);
       requests += burst.requests;
       acked.push(...burst.acked);
       customersBySale.set(saleId, burst.customers);
       engine = await spawnEngine();
       breaches.push(
-        ...(await audit(nc, acked, customersBySale)).map((b) => `round ${round}: ${b}`),
+        ...(await audit(client, acked, customersBySale)).map((b) => `round ${round}: ${b}`),
       );
       log(
         `round ${round + 1}/${rounds}: ${burst.acked.length} acknowledged, ` +
           `SIGKILL at ${burst.killAfterMs.toFixed(1)} ms of a ${burst.burstMs.toFixed(1)} ms burst`,
       );
     }
-    const orders = await allOrders(nc, customersBySale);
+    const orders = await allOrders(client, customersBySale);
     breaches.push(...(await auditOrdersStream(nc, orders)));
     return { rounds, requests, acknowledged: acked.length, orders: orders.size, breaches };
   } finally {
@@ -100,22 +92,8 @@ export async function runEngineChaos(options: EngineChaosOptions): Promise<Engin
   }
 }
 
-async function command(nc: NatsConnection, saleId: string, body: object): Promise<CommandReply> {
-  const msg = await nc.request(saleCommandSubject(saleId), encodeMessage(body), {
-    timeout: REQUEST_TIMEOUT_MS,
-  });
-  return decodeReply<CommandReply>(msg.data);
-}
-
-async function query(nc: NatsConnection, saleId: string, body: object): Promise<QueryReply> {
-  const msg = await nc.request(saleQuerySubject(saleId), encodeMessage(body), {
-    timeout: REQUEST_TIMEOUT_MS,
-  });
-  return decodeReply<QueryReply>(msg.data);
-}
-
 async function burstAndKill(
-  nc: NatsConnection,
+  client: EngineClient,
   engine: EngineProcess,
   saleId: string,
   customerCount: number,
@@ -142,7 +120,7 @@ async function burstAndKill(
   const started = performance.now();
   await Promise.allSettled(
     bodies.map(async ({ customerId, quantity }) => {
-      const reply = await command(nc, saleId, { type: 'PlaceOrder', customerId, quantity });
+      const reply = await client.command(saleId, { type: 'PlaceOrder', customerId, quantity });
       if (reply.ok && reply.kind === 'order') {
         acked.push({ orderId: reply.order.orderId, saleId, customerId, quantity });
       }
@@ -156,14 +134,14 @@ async function burstAndKill(
 }
 
 async function audit(
-  nc: NatsConnection,
+  client: EngineClient,
   acked: readonly Acked[],
   customersBySale: Map<string, Set<string>>,
 ) {
   const breaches: string[] = [];
   await Promise.all(
     acked.map(async (a) => {
-      const reply = await query(nc, a.saleId, { type: 'GetOrder', orderId: a.orderId });
+      const reply = await client.query(a.saleId, { type: 'GetOrder', orderId: a.orderId });
       if (!reply.ok || reply.kind !== 'order')
         breaches.push(`acknowledged order ${a.orderId} is lost`);
       else if (reply.order.customerId !== a.customerId || reply.order.quantity !== a.quantity)
@@ -171,17 +149,17 @@ async function audit(
     }),
   );
   for (const [saleId, customers] of customersBySale)
-    breaches.push(...(await auditSale(nc, saleId, customers)));
+    breaches.push(...(await auditSale(client, saleId, customers)));
   return breaches;
 }
 
 async function auditSale(
-  nc: NatsConnection,
+  client: EngineClient,
   saleId: string,
   customers: Set<string>,
 ): Promise<string[]> {
   const breaches: string[] = [];
-  const sale = await query(nc, saleId, { type: 'GetSale' });
+  const sale = await client.query(saleId, { type: 'GetSale' });
   if (!sale.ok || sale.kind !== 'sale')
     return [`sale ${saleId} unreadable: ${JSON.stringify(sale)}`];
   const sold = sale.sale.stock - sale.sale.remaining;
@@ -190,7 +168,7 @@ async function auditSale(
   const replies = await Promise.all(
     [...customers].map(async (customerId) => ({
       customerId,
-      reply: await query(nc, saleId, { type: 'GetCustomer', customerId }),
+      reply: await client.query(saleId, { type: 'GetCustomer', customerId }),
     })),
   );
   let unitsOfKnownCustomers = 0;
@@ -210,13 +188,13 @@ async function auditSale(
 }
 
 async function allOrders(
-  nc: NatsConnection,
+  client: EngineClient,
   customersBySale: Map<string, Set<string>>,
 ): Promise<Set<string>> {
   const orders = new Set<string>();
   for (const [saleId, customers] of customersBySale) {
     for (const customerId of customers) {
-      const reply = await query(nc, saleId, { type: 'GetCustomer', customerId });
+      const reply = await client.query(saleId, { type: 'GetCustomer', customerId });
       if (reply.ok && reply.kind === 'customer')
         for (const order of reply.customer.orders) orders.add(order.orderId);
     }
@@ -226,22 +204,9 @@ async function allOrders(
 
 /** I4: once the outbox has drained, ORDERS holds every order exactly once. */
 async function auditOrdersStream(nc: NatsConnection, orders: Set<string>): Promise<string[]> {
-  const jsm = await jetstreamManager(nc);
-  const deadline = Date.now() + OUTBOX_DRAIN_WAIT_MS;
-  let stored = 0;
-  while (Date.now() < deadline) {
-    stored = (await jsm.streams.info(ORDERS_STREAM)).state.messages;
-    if (stored >= orders.size) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
   const seen = new Map<string, number>();
-  const info = await jsm.streams.info(ORDERS_STREAM);
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq += 1) {
-    const message = await jsm.streams.getMessage(ORDERS_STREAM, { seq });
-    if (message === null) continue;
-    const orderId = message.json<ConfirmedOrderMessage>().orderId;
+  for (const { orderId } of await waitForOrdersStream(nc, orders.size, OUTBOX_DRAIN_WAIT_MS))
     seen.set(orderId, (seen.get(orderId) ?? 0) + 1);
-  }
   const breaches: string[] = [];
   for (const orderId of orders)
     if (seen.get(orderId) !== 1)

@@ -13,17 +13,18 @@ import {
 export const REQUEST_TIMEOUT_MS = 30_000;
 
 export class EngineClient {
-  constructor(private readonly nc: NatsConnection) {}
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
+  ) {}
 
-  async command(saleId: string, body: object, timeout = REQUEST_TIMEOUT_MS): Promise<CommandReply> {
+  async command(saleId: string, body: object, timeout = this.timeoutMs): Promise<CommandReply> {
     const msg = await this.nc.request(saleCommandSubject(saleId), encodeMessage(body), { timeout });
     return decodeReply<CommandReply>(msg.data);
   }
 
-  async query(saleId: string, body: object): Promise<QueryReply> {
-    const msg = await this.nc.request(saleQuerySubject(saleId), encodeMessage(body), {
-      timeout: REQUEST_TIMEOUT_MS,
-    });
+  async query(saleId: string, body: object, timeout = this.timeoutMs): Promise<QueryReply> {
+    const msg = await this.nc.request(saleQuerySubject(saleId), encodeMessage(body), { timeout });
     return decodeReply<QueryReply>(msg.data);
   }
 

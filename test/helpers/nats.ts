@@ -1,10 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { ConfirmedOrderMessage } from '../../engine/protocol/index.js';
-import { ORDERS_STREAM } from '../../engine/protocol/index.js';
 import { EngineProcess, type EngineProcessOptions } from '../../scripts/lib/engine-process.js';
 import { NatsServerProcess } from '../../scripts/lib/nats-server.js';
 
@@ -31,30 +28,6 @@ export async function natsClient(t: Teardown, url: string): Promise<NatsConnecti
   const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   t.teardown(() => nc.close());
   return nc;
-}
-
-export interface StoredOrder extends ConfirmedOrderMessage {
-  readonly msgId: string | undefined;
-}
-
-/** Every message in the ORDERS stream, in stream order. */
-export async function readOrdersStream(nc: NatsConnection): Promise<StoredOrder[]> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(ORDERS_STREAM);
-  const messages: StoredOrder[] = [];
-  for (
-    let seq = info.state.first_seq;
-    seq <= info.state.last_seq && info.state.messages > 0;
-    seq += 1
-  ) {
-    const stored = await jsm.streams.getMessage(ORDERS_STREAM, { seq });
-    if (stored === null) continue;
-    messages.push({
-      ...stored.json<ConfirmedOrderMessage>(),
-      msgId: stored.header?.get('Nats-Msg-Id'),
-    });
-  }
-  return messages;
 }
 
 export function spawnEngine(t: Teardown, options: EngineProcessOptions): EngineProcess {
