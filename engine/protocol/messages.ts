@@ -80,10 +80,7 @@ export interface ConfirmedOrderMessage {
   readonly createdAt: number;
 }
 
-export const errorReply = (r: Rejection): ErrorReply => ({
-  ok: false,
-  error: r.details === undefined ? { code: r.code, message: r.message } : { ...r },
-});
+export const errorReply = (error: Rejection): ErrorReply => ({ ok: false, error });
 
 export type Decoded<T> =
   | { readonly ok: true; readonly value: T }

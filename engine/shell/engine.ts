@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { openWal, type WriteAheadLog } from '../../wal/index.js';
+import { openWal } from '../../wal/index.js';
 import { rejection } from '../core/errors.js';
 import { viewSale } from '../core/views.js';
 import { encodeMessage } from '../protocol/messages.js';
@@ -25,9 +25,6 @@ export const SHUTDOWN_OUTBOX_WAIT_MS = 2_000;
 export const NATS_RECONNECT_WAIT_MS = 250;
 
 export interface RunningEngine {
-  readonly actor: EngineActor;
-  readonly outbox: Outbox;
-  readonly wal: WriteAheadLog;
   /** Resolves with the exit code the process should use once the engine stopped for good. */
   readonly stopped: Promise<number>;
   stop(): Promise<void>;
@@ -170,10 +167,14 @@ async function startOn(
     await service.stop();
     await actor.close();
     stock.close();
+    let giveUp: NodeJS.Timeout | undefined;
     await Promise.race([
       outbox.whenIdle(),
-      new Promise((r) => setTimeout(r, SHUTDOWN_OUTBOX_WAIT_MS)),
+      new Promise((resolve) => {
+        giveUp = setTimeout(resolve, SHUTDOWN_OUTBOX_WAIT_MS);
+      }),
     ]);
+    clearTimeout(giveUp);
     await outbox.close();
     await wal.close();
     await leases.releaseAll();
@@ -198,5 +199,5 @@ async function startOn(
     if (error) logger.error({ err: error }, 'NATS connection closed');
   });
   logger.info({ sales: config.sales, orders: state.orders.size }, 'engine serving');
-  return { actor, outbox, wal, stopped, stop };
+  return { stopped, stop };
 }

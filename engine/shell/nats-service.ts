@@ -13,15 +13,8 @@ import type { EngineActor, Envelope } from './actor.js';
 // message is size-checked and schema-checked before the actor sees it; a bad one gets an error
 // reply and changes nothing.
 
-export interface ServiceCounters {
-  invalid: number;
-  overloaded: number;
-  unleased: number;
-}
-
 export class NatsService {
   private readonly subscriptions: Subscription[] = [];
-  readonly counters: ServiceCounters = { invalid: 0, overloaded: 0, unleased: 0 };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -52,8 +45,8 @@ export class NatsService {
     if (!msg.reply) return;
     const decoded = decodeCommandRequest(msg.data);
     const respond = (reply: unknown) => msg.respond(encodeMessage(reply));
-    if (!decoded.ok) this.refuse(msg, decoded.rejection, 'invalid');
-    else if (!this.isLeased(saleId)) this.refuse(msg, rejection('ENGINE_UNAVAILABLE'), 'unleased');
+    if (!decoded.ok) this.refuse(msg, decoded.rejection);
+    else if (!this.isLeased(saleId)) this.refuse(msg, rejection('ENGINE_UNAVAILABLE'));
     else this.offer(msg, { kind: 'command', saleId, request: decoded.value, respond });
   }
 
@@ -61,16 +54,15 @@ export class NatsService {
     if (!msg.reply) return;
     const decoded = decodeQueryRequest(msg.data);
     const respond = (reply: unknown) => msg.respond(encodeMessage(reply));
-    if (!decoded.ok) this.refuse(msg, decoded.rejection, 'invalid');
+    if (!decoded.ok) this.refuse(msg, decoded.rejection);
     else this.offer(msg, { kind: 'query', saleId, request: decoded.value, respond });
   }
 
   private offer(msg: Msg, envelope: Envelope): void {
-    if (!this.actor.offer(envelope)) this.refuse(msg, rejection('OVERLOADED'), 'overloaded');
+    if (!this.actor.offer(envelope)) this.refuse(msg, rejection('OVERLOADED'));
   }
 
-  private refuse(msg: Msg, why: Rejection, counter: keyof ServiceCounters): void {
-    this.counters[counter] += 1;
+  private refuse(msg: Msg, why: Rejection): void {
     msg.respond(encodeMessage(errorReply(why)));
   }
 }

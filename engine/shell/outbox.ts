@@ -67,7 +67,7 @@ export class Outbox {
   enqueue(messages: readonly OutboxMessage[]): void {
     for (const message of messages) {
       if (message.lsn <= this.options.watermark) continue;
-      if (message.lsn <= this.highestLsn && this.pending.has(message.lsn)) continue;
+      if (this.pending.has(message.lsn)) continue;
       this.pending.set(message.lsn, message);
       this.ready.push(message);
       this.highestLsn = Math.max(this.highestLsn, message.lsn);

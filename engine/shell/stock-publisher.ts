@@ -15,7 +15,6 @@ export class StockPublisher {
   private readonly dirty = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly heartbeat: NodeJS.Timeout;
-  published = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -47,7 +46,6 @@ export class StockPublisher {
       const message = this.read(saleId);
       if (message !== null && !this.nc.isClosed()) {
         this.nc.publish(saleStockSubject(saleId), encodeMessage(message));
-        this.published += 1;
       }
     }
     this.dirty.clear();
