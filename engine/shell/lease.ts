@@ -83,7 +83,7 @@ export class SaleLeases {
       for (const saleId of saleIds) {
         if (this.held.has(saleId)) continue;
         const other = await this.tryAcquire(saleId);
-        if (other !== null && !announced.has(saleId)) {
+        if (other !== null && other !== undefined && !announced.has(saleId)) {
           announced.add(saleId);
           this.logger.error(
             { saleId, owner: other },
@@ -99,15 +99,19 @@ export class SaleLeases {
     }
   }
 
-  /** Null when the lease is now ours; else who holds it. */
-  private async tryAcquire(saleId: string): Promise<LeaseHolder | null> {
+  /**
+   * Null when the lease is now ours; the holder when another engine has it; undefined when nobody
+   * holds it but it slipped away this time (deleted or expired between our two calls): the
+   * callers try again on their own schedule.
+   */
+  private async tryAcquire(saleId: string): Promise<LeaseHolder | null | undefined> {
     const sentAt = performance.now();
     try {
       this.hold(saleId, await this.kv.create(saleId, this.value), sentAt);
       return null;
     } catch {
       const entry = await this.kv.get(saleId);
-      if (entry === null || entry.operation !== 'PUT') return this.tryAcquire(saleId);
+      if (entry === null || entry.operation !== 'PUT') return undefined;
       const other = entry.json<LeaseHolder>();
       if (!this.isOurDeadPredecessor(other)) return other;
       // Same WAL directory, same host, process gone: the lease can't be in use. Take it now
@@ -119,6 +123,16 @@ export class SaleLeases {
       this.hold(saleId, await this.kv.update(saleId, this.value, entry.revision), sentAt);
       return null;
     }
+  }
+
+  private isUs(other: LeaseHolder): boolean {
+    const us = this.holder;
+    return (
+      other.engineId === us.engineId &&
+      other.walId === us.walId &&
+      other.host === us.host &&
+      other.pid === us.pid
+    );
   }
 
   private isOurDeadPredecessor(other: LeaseHolder): boolean {
@@ -165,9 +179,11 @@ export class SaleLeases {
     onLost: (saleId: string) => void,
   ) {
     const entry = await this.kv.get(saleId).catch(() => undefined);
-    const stillOurs =
-      entry === undefined || (entry?.operation === 'PUT' && entry.revision === held.revision);
-    if (stillOurs) {
+    const ours = entry?.operation === 'PUT' && this.isUs(entry.json<LeaseHolder>());
+    // A renewal that timed out may still have been applied: the key then holds our value under a
+    // newer revision, which is the one to renew next.
+    if (ours) held.revision = entry.revision;
+    if (entry === undefined || ours) {
       // NATS is unreachable or slow: keep trying; our lease lapses locally before anyone can take it.
       this.logger.warn(
         { saleId, err: (error as Error).message },
