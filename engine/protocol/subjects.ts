@@ -4,7 +4,6 @@ import { SALE_ID_PATTERN } from '../core/limits.js';
 
 export const ORDERS_STREAM = 'ORDERS';
 export const ORDERS_CONFIRMED_WILDCARD = 'orders.confirmed.*';
-export const SHIPPING_CONSUMER = 'shipping';
 export const LEASE_BUCKET = 'sale_leases';
 
 function checkedSaleId(saleId: string): string {
@@ -20,11 +19,9 @@ export const saleCommandSubject = (saleId: string): string => `sale.${checkedSal
 export const saleQuerySubject = (saleId: string): string => `sale.${checkedSaleId(saleId)}.query`;
 /** Core publish, coalesced: the sale's current stock. */
 export const saleStockSubject = (saleId: string): string => `sale.${checkedSaleId(saleId)}.stock`;
-export const SALE_STOCK_WILDCARD = 'sale.*.stock';
 /** JetStream `ORDERS`: every confirmed order, Nats-Msg-Id = orderId (the outbox). */
 export const ordersConfirmedSubject = (saleId: string): string =>
   `orders.confirmed.${checkedSaleId(saleId)}`;
 /** Core publish: an order's status changed (live pushes, customer notifications). */
 export const ordersStatusSubject = (saleId: string): string =>
   `orders.status.${checkedSaleId(saleId)}`;
-export const ORDERS_STATUS_WILDCARD = 'orders.status.*';

@@ -30,7 +30,7 @@ export interface RunningEngine {
   stop(): Promise<void>;
 }
 
-export async function connectNats(config: EngineConfig, name: string): Promise<NatsConnection> {
+async function connectNats(config: EngineConfig, name: string): Promise<NatsConnection> {
   return connect({
     servers: config.natsUrl,
     name,
