@@ -37,7 +37,8 @@ async function startNatsIfNeeded(): Promise<{
     return { nc: existing, server: null };
   }
   const port = Number(new URL(natsUrl).port || 4222);
-  const server = await NatsServerProcess.start({ port, storeDir: join(dirname(walDir), 'nats') });
+  const storeDir = join(dirname(walDir), 'nats');
+  const server = await NatsServerProcess.start({ port, storeDir, ownProcessGroup: true });
   console.log(`started nats-server -js on ${server.url} (store ${server.storeDir})`);
   const nc = await probe(server.url);
   if (nc === null) throw new Error(`nats-server started but ${server.url} does not answer`);
@@ -49,6 +50,7 @@ const engine = await EngineProcess.start({
   natsUrl,
   walDir,
   sales,
+  ownProcessGroup: true,
   env: { ENGINE_SALES: sales.join(',') },
 });
 console.log(`engine serving ${sales.join(', ')} (pid ${engine.pid}, WAL ${walDir})`);

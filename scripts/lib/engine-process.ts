@@ -20,6 +20,8 @@ export interface EngineProcessOptions {
   readonly sales: readonly string[];
   readonly leaseTtlMs?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /** See NatsServerOptions.ownProcessGroup. */
+  readonly ownProcessGroup?: boolean;
 }
 
 export interface LogLine {
@@ -56,7 +58,11 @@ export class EngineProcess {
       ...options.env,
     };
     const engine = new EngineProcess(
-      spawn(process.execPath, [ENGINE_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(process.execPath, [ENGINE_MAIN], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: options.ownProcessGroup ?? false,
+      }),
     );
     return engine;
   }

@@ -14,6 +14,11 @@ const STOP_TIMEOUT_MS = 5_000;
 export interface NatsServerOptions {
   readonly storeDir: string;
   readonly port?: number;
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C reaches only the parent, which
+   * then stops its children in order (the dev stack: engine first, NATS last).
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 export class NatsServerProcess {
@@ -22,6 +27,7 @@ export class NatsServerProcess {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    private readonly ownProcessGroup: boolean,
   ) {}
 
   get url(): string {
@@ -34,7 +40,8 @@ export class NatsServerProcess {
 
   static async start(options: NatsServerOptions): Promise<NatsServerProcess> {
     mkdirSync(options.storeDir, { recursive: true });
-    const server = new NatsServerProcess(options.port ?? (await freePort()), options.storeDir);
+    const port = options.port ?? (await freePort());
+    const server = new NatsServerProcess(port, options.storeDir, options.ownProcessGroup ?? false);
     await server.spawn();
     return server;
   }
@@ -67,7 +74,10 @@ export class NatsServerProcess {
 
   private async spawn(): Promise<void> {
     const args = ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
-    const child = spawn(NATS_SERVER_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(NATS_SERVER_BINARY, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: this.ownProcessGroup,
+    });
     this.child = child;
     child.on('exit', () => {
       if (this.child === child) this.child = null;
