@@ -10,6 +10,7 @@ import { NatsServerProcess } from './lib/nats-server.js';
 // the data survives a restart as long as WAL_DIR is kept.
 
 const NATS_PROBE_TIMEOUT_MS = 1_000;
+const ENGINE_METRICS_PORT_DEFAULT = 9464;
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const walDir = resolve(process.env.WAL_DIR ?? './data/wal');
 const sales = (process.env.ENGINE_SALES ?? 'demo').split(',');
@@ -51,9 +52,13 @@ const engine = await EngineProcess.start({
   walDir,
   sales,
   ownProcessGroup: true,
-  env: { ENGINE_SALES: sales.join(',') },
+  env: {
+    ENGINE_SALES: sales.join(','),
+    ENGINE_METRICS_PORT: process.env.ENGINE_METRICS_PORT ?? String(ENGINE_METRICS_PORT_DEFAULT),
+  },
 });
 console.log(`engine serving ${sales.join(', ')} (pid ${engine.pid}, WAL ${walDir})`);
+console.log(`engine metrics: http://127.0.0.1:${await engine.metricsPort()}/metrics`);
 
 const client = new EngineClient(nc);
 const existing = await client.query(demoSale, { type: 'GetSale' });

@@ -59,16 +59,25 @@ export interface StockMessage {
   readonly remaining: number;
 }
 
-/** Published on `orders.status.<id>` after a status change is durable. */
-export interface OrderStatusMessage {
-  readonly type: 'orderStatus';
+/** One order's status change, as carried by an {@link OrderStatusMessage}. */
+export interface OrderStatusChange {
   readonly orderId: string;
-  readonly saleId: string;
   readonly customerId: string;
   readonly status: OrderStatus;
   readonly trackingId: string | null;
   readonly message: string | null;
   readonly at: number;
+}
+
+/**
+ * Published on `orders.status.<id>` once status changes are durable: all the changes of one
+ * durable batch for that sale in one message (in log order), so a burst of 1,000 orders costs one
+ * notice, not 1,000.
+ */
+export interface OrderStatusMessage {
+  readonly type: 'orderStatus';
+  readonly saleId: string;
+  readonly changes: readonly OrderStatusChange[];
 }
 
 /** The outbox message on `orders.confirmed.<id>` (JetStream ORDERS, Nats-Msg-Id = orderId). */

@@ -5,13 +5,14 @@ import type { EngineState, Event } from '../core/types.js';
 import {
   type CommandReply,
   errorReply,
+  type OrderStatusChange,
   type OrderStatusMessage,
   type QueryReply,
 } from '../protocol/messages.js';
 import type { CommandRequest, QueryRequest } from '../protocol/schemas.js';
 import { isRejection, toCommand } from './commands.js';
 import { encodeEvent } from './event-codec.js';
-import { outboxMessageOf, statusMessageOf } from './order-messages.js';
+import { outboxMessageOf, statusChangeOf } from './order-messages.js';
 import type { OutboxMessage } from './outbox.js';
 import { commandReply, queryReply } from './replies.js';
 
@@ -41,6 +42,7 @@ export interface SnapshotPolicy {
 /** What the outside world learns once a batch is durable. */
 export interface ActorEffects {
   confirmed(messages: readonly OutboxMessage[]): void;
+  /** The durable status changes of one batch for one sale, in log order. */
   statusChanged(message: OrderStatusMessage): void;
   stockChanged(saleId: string): void;
   /** Refuse new orders while this says why (e.g. the outbox backlog is full). */
@@ -73,8 +75,14 @@ interface Batch {
   readonly events: Event[];
   readonly replies: (() => void)[];
   readonly outbox: OutboxMessage[];
-  readonly statuses: OrderStatusMessage[];
+  readonly statuses: Map<string, OrderStatusChange[]>;
   readonly stock: Set<string>;
+}
+
+function noteStatus(batch: Batch, saleId: string, change: OrderStatusChange): void {
+  const changes = batch.statuses.get(saleId);
+  if (changes === undefined) batch.statuses.set(saleId, [change]);
+  else changes.push(change);
 }
 
 export class EngineActor {
@@ -125,7 +133,13 @@ export class EngineActor {
       setImmediate(() => this.drain());
     }
     const now = this.options.clock();
-    const batch: Batch = { events: [], replies: [], outbox: [], statuses: [], stock: new Set() };
+    const batch: Batch = {
+      events: [],
+      replies: [],
+      outbox: [],
+      statuses: new Map(),
+      stock: new Set(),
+    };
     for (const envelope of envelopes) this.handle(envelope, now, batch);
     this.unanswered += envelopes.length;
     this.commit(batch, envelopes.length);
@@ -170,13 +184,13 @@ export class EngineActor {
       case 'OrderPlaced': {
         const order = state.orders.get(event.orderId)!;
         batch.outbox.push(outboxMessageOf(order, lsn));
-        batch.statuses.push(statusMessageOf(order, order.history[0]!));
+        noteStatus(batch, event.saleId, statusChangeOf(order, order.history[0]!));
         batch.stock.add(event.saleId);
         return;
       }
       case 'ShippingStatusRecorded': {
         const order = state.orders.get(event.orderId)!;
-        batch.statuses.push(statusMessageOf(order, order.history.at(-1)!));
+        noteStatus(batch, order.saleId, statusChangeOf(order, order.history.at(-1)!));
         return;
       }
       default: {
@@ -198,7 +212,9 @@ export class EngineActor {
         this.undurable.delete(batch);
         for (const reply of batch.replies) reply();
         if (batch.outbox.length > 0) effects.confirmed(batch.outbox);
-        for (const status of batch.statuses) effects.statusChanged(status);
+        for (const [saleId, changes] of batch.statuses) {
+          effects.statusChanged({ type: 'orderStatus', saleId, changes });
+        }
         for (const saleId of batch.stock) effects.stockChanged(saleId);
         this.answered(envelopes);
       },

@@ -23,6 +23,9 @@ const EngineEnv = Type.Object({
   OUTBOX_BACKLOG_MAX: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000 }),
   ORDERS_DUPLICATE_WINDOW_MS: Type.Integer({ default: 3_600_000, minimum: 1_000 }),
   STOCK_PUBLISH_INTERVAL_MS: Type.Integer({ default: 50, minimum: 1, maximum: 10_000 }),
+  /** Prometheus `GET /metrics`; 0 picks a free port (logged), for tests running many engines. */
+  ENGINE_METRICS_PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65_535 }),
+  ENGINE_METRICS_HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
 });
 
 export type EngineEnv = Static<typeof EngineEnv>;
@@ -39,6 +42,8 @@ export interface EngineConfig {
   readonly outboxBacklogMax: number;
   readonly ordersDuplicateWindowMs: number;
   readonly stockPublishIntervalMs: number;
+  readonly metricsPort: number;
+  readonly metricsHost: string;
 }
 
 export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
@@ -62,5 +67,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     outboxBacklogMax: values.OUTBOX_BACKLOG_MAX,
     ordersDuplicateWindowMs: values.ORDERS_DUPLICATE_WINDOW_MS,
     stockPublishIntervalMs: values.STOCK_PUBLISH_INTERVAL_MS,
+    metricsPort: values.ENGINE_METRICS_PORT,
+    metricsHost: values.ENGINE_METRICS_HOST,
   };
 }

@@ -71,6 +71,12 @@ export class SaleLeases {
     return new SaleLeases(kv, { ...holder, host: hostname(), pid: process.pid }, ttlMs, logger);
   }
 
+  get validCount(): number {
+    let count = 0;
+    for (const saleId of this.held.keys()) if (this.isValid(saleId)) count += 1;
+    return count;
+  }
+
   isValid(saleId: string): boolean {
     const held = this.held.get(saleId);
     return held !== undefined && performance.now() < held.validUntil;

@@ -1,17 +1,22 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { type Rejection, rejection } from '../core/errors.js';
+import { rejection } from '../core/errors.js';
 import {
+  type CommandReply,
   decodeCommandRequest,
   decodeQueryRequest,
   encodeMessage,
   errorReply,
+  type QueryReply,
 } from '../protocol/messages.js';
 import { saleCommandSubject, saleQuerySubject } from '../protocol/subjects.js';
 import type { EngineActor, Envelope } from './actor.js';
+import type { EngineMetrics } from './metrics.js';
 
 // NATS request-reply in front of the actor: one subscription per owned sale and kind. Every
 // message is size-checked and schema-checked before the actor sees it; a bad one gets an error
 // reply and changes nothing.
+
+type Respond = (reply: CommandReply | QueryReply) => void;
 
 export class NatsService {
   private readonly subscriptions: Subscription[] = [];
@@ -21,6 +26,7 @@ export class NatsService {
     private readonly actor: EngineActor,
     /** The lease is still ours (I6): checked for every command, so a lapsed one stops us at once. */
     private readonly isLeased: (saleId: string) => boolean,
+    private readonly metrics: EngineMetrics,
   ) {}
 
   serve(saleId: string): void {
@@ -44,25 +50,28 @@ export class NatsService {
   private onCommand(saleId: string, msg: Msg): void {
     if (!msg.reply) return;
     const decoded = decodeCommandRequest(msg.data);
-    const respond = (reply: unknown) => msg.respond(encodeMessage(reply));
-    if (!decoded.ok) this.refuse(msg, decoded.rejection);
-    else if (!this.isLeased(saleId)) this.refuse(msg, rejection('ENGINE_UNAVAILABLE'));
-    else this.offer(msg, { kind: 'command', saleId, request: decoded.value, respond });
+    const respond = this.responder(msg, 'command');
+    if (!decoded.ok) respond(errorReply(decoded.rejection));
+    else if (!this.isLeased(saleId)) respond(errorReply(rejection('ENGINE_UNAVAILABLE')));
+    else this.offer(respond, { kind: 'command', saleId, request: decoded.value, respond });
   }
 
   private onQuery(saleId: string, msg: Msg): void {
     if (!msg.reply) return;
     const decoded = decodeQueryRequest(msg.data);
-    const respond = (reply: unknown) => msg.respond(encodeMessage(reply));
-    if (!decoded.ok) this.refuse(msg, decoded.rejection);
-    else this.offer(msg, { kind: 'query', saleId, request: decoded.value, respond });
+    const respond = this.responder(msg, 'query');
+    if (!decoded.ok) respond(errorReply(decoded.rejection));
+    else this.offer(respond, { kind: 'query', saleId, request: decoded.value, respond });
   }
 
-  private offer(msg: Msg, envelope: Envelope): void {
-    if (!this.actor.offer(envelope)) this.refuse(msg, rejection('OVERLOADED'));
+  private offer(respond: Respond, envelope: Envelope): void {
+    if (!this.actor.offer(envelope)) respond(errorReply(rejection('OVERLOADED')));
   }
 
-  private refuse(msg: Msg, why: Rejection): void {
-    msg.respond(encodeMessage(errorReply(why)));
+  private responder(msg: Msg, kind: 'command' | 'query'): Respond {
+    return (reply) => {
+      this.metrics.answered(kind, reply);
+      msg.respond(encodeMessage(reply));
+    };
   }
 }

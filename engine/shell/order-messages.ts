@@ -1,5 +1,5 @@
 import type { HistoryEntry, OrderState } from '../core/types.js';
-import type { ConfirmedOrderMessage, OrderStatusMessage } from '../protocol/messages.js';
+import type { ConfirmedOrderMessage, OrderStatusChange } from '../protocol/messages.js';
 import { ordersConfirmedSubject } from '../protocol/subjects.js';
 import type { OutboxMessage } from './outbox.js';
 
@@ -24,11 +24,9 @@ export function outboxMessageOf(order: OrderState, lsn: number): OutboxMessage {
   };
 }
 
-export function statusMessageOf(order: OrderState, entry: HistoryEntry): OrderStatusMessage {
+export function statusChangeOf(order: OrderState, entry: HistoryEntry): OrderStatusChange {
   return {
-    type: 'orderStatus',
     orderId: order.orderId,
-    saleId: order.saleId,
     customerId: order.customerId,
     status: entry.status,
     trackingId: order.trackingId,

@@ -42,6 +42,7 @@ export class Outbox {
   private persistTimer: NodeJS.Timeout | null = null;
   private persisting: Promise<void> = Promise.resolve();
   private failures = 0;
+  private readonly totals = { published: 0, publishFailures: 0 };
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -52,6 +53,11 @@ export class Outbox {
 
   get backlog(): number {
     return this.pending.size;
+  }
+
+  /** Running totals since start, for metrics. */
+  get stats(): { readonly published: number; readonly publishFailures: number } {
+    return { ...this.totals };
   }
 
   get isFull(): boolean {
@@ -119,6 +125,7 @@ export class Outbox {
 
   private acknowledged(message: OutboxMessage): void {
     this.pending.delete(message.lsn);
+    this.totals.published += 1;
     if (this.failures > 0) {
       this.options.logger.info(
         { backlog: this.pending.size, failures: this.failures },
@@ -134,6 +141,7 @@ export class Outbox {
   private failed(message: OutboxMessage, error: unknown): void {
     this.ready.unshift(message);
     this.failures += 1;
+    this.totals.publishFailures += 1;
     // One line per back-off step, not per message: an outage must not flood the log.
     if (this.retryTimer === null && !this.closed) {
       this.options.logger.warn(

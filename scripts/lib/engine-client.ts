@@ -45,6 +45,15 @@ export class EngineClient {
     return this.command(saleId, { type: 'PlaceOrder', customerId, quantity, ...key });
   }
 
+  recordShippingStatus(
+    saleId: string,
+    orderId: string,
+    status: 'SHIPPING_DELAYED' | 'SHIPPING_REQUESTED' | 'SHIPPING_FAILED',
+    details: { trackingId?: string; message?: string } = {},
+  ) {
+    return this.command(saleId, { type: 'RecordShippingStatus', orderId, status, ...details });
+  }
+
   async sale(saleId: string) {
     const reply = await this.query(saleId, { type: 'GetSale' });
     if (!reply.ok || reply.kind !== 'sale')

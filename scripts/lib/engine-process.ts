@@ -32,6 +32,11 @@ export interface LogLine {
 
 type Waiter = { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void };
 
+/** `ENGINE_NODE_FLAGS="--cpu-prof"` profiles the engine of a bench or chaos run. */
+function nodeFlags(): string[] {
+  return process.env.ENGINE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+}
+
 export class EngineProcess {
   readonly logs: LogLine[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -55,10 +60,12 @@ export class EngineProcess {
       ENGINE_SALES: options.sales.join(','),
       LEASE_TTL_MS: String(options.leaseTtlMs ?? 3_000),
       LOG_LEVEL: 'info',
+      // Many engines share a machine in tests: each takes a free port, read from its log.
+      ENGINE_METRICS_PORT: '0',
       ...options.env,
     };
     const engine = new EngineProcess(
-      spawn(process.execPath, [ENGINE_MAIN], {
+      spawn(process.execPath, [...nodeFlags(), ENGINE_MAIN], {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: options.ownProcessGroup ?? false,
@@ -80,6 +87,12 @@ export class EngineProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** The port of the engine's `GET /metrics`, once it listens. */
+  async metricsPort(): Promise<number> {
+    const line = await this.waitForLog((l) => l.msg === 'metrics at GET /metrics');
+    return line.port as number;
   }
 
   serving(): Promise<LogLine> {
