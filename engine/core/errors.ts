@@ -7,6 +7,8 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   SALE_NOT_FOUND: { status: 404, message: 'No such sale.' },
   ORDER_NOT_FOUND: { status: 404, message: 'No such order.' },
+  /** No route matches the method and path (not in DESIGN.md's table: an HTTP-level error). */
+  NOT_FOUND: { status: 404, message: 'No such route.' },
   SALE_NOT_OPEN: { status: 409, message: 'The sale is not open.' },
   SOLD_OUT: { status: 409, message: 'The sale is sold out.' },
   INSUFFICIENT_STOCK: { status: 409, message: 'Fewer units are left than you asked for.' },
@@ -17,6 +19,8 @@ export const ERROR_CATALOGUE = {
   },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry later.' },
   OVERLOADED: { status: 503, message: 'The service is overloaded; retry later.' },
+  /** A bug, logged with the request id; the body reveals nothing (not in DESIGN.md's table). */
+  INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side.' },
   ENGINE_UNAVAILABLE: { status: 503, message: 'No engine answers for this sale; retry later.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,0 +1,77 @@
+import fastifyJwt from '@fastify/jwt';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CUSTOMER_ID_CHARS_MAX } from '../engine/protocol/index.js';
+import type { GatewayConfig } from './config.js';
+import { ApiError } from './errors.js';
+
+// Who is calling: a JWT in `Authorization: Bearer`, verified by @fastify/jwt (fast-jwt) with the
+// algorithms pinned — HS256 with JWT_SECRET, or RS256/ES256 with JWT_PUBLIC_KEY — so `alg: none`
+// and algorithm confusion are refused. The customer is the token's `sub`: nobody can buy as
+// somebody else. WebSocket routes also take `?token=`, because browsers can't set headers there.
+
+export interface Identity {
+  readonly customerId: string;
+  readonly admin: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity | null;
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; role?: string };
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\.[A-Za-z0-9_=+/-]*)$/;
+
+export async function registerAuth(app: FastifyInstance, config: GatewayConfig): Promise<void> {
+  const { secret, publicKey } = config.jwt;
+  await app.register(fastifyJwt, {
+    secret: publicKey ?? secret,
+    verify: { algorithms: publicKey === null ? ['HS256'] : ['RS256', 'ES256'] },
+  });
+  app.decorateRequest('identity', null);
+}
+
+function tokenOf(request: FastifyRequest, allowQuery: boolean): string {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = BEARER.exec(header);
+    if (match === null)
+      throw new ApiError('UNAUTHORIZED', 'The Authorization header must be "Bearer <JWT>".');
+    return match[1]!;
+  }
+  const query = (request.query as { token?: unknown } | undefined)?.token;
+  if (allowQuery && typeof query === 'string') return query;
+  throw new ApiError('UNAUTHORIZED', 'A bearer token is required (Authorization: Bearer <JWT>).');
+}
+
+/** Verifies the caller's token and sets `request.identity`; throws UNAUTHORIZED otherwise. */
+export function authenticate(request: FastifyRequest, allowQuery = false): Identity {
+  const token = tokenOf(request, allowQuery);
+  let claims: { sub?: unknown; role?: unknown };
+  try {
+    claims = request.server.jwt.verify(token);
+  } catch (error) {
+    throw new ApiError('UNAUTHORIZED', `The token was refused: ${(error as Error).message}.`);
+  }
+  const { sub, role } = claims;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > CUSTOMER_ID_CHARS_MAX)
+    throw new ApiError(
+      'UNAUTHORIZED',
+      `The token needs a "sub" of 1-${CUSTOMER_ID_CHARS_MAX} characters.`,
+    );
+  const identity = { customerId: sub, admin: role === 'admin' };
+  request.identity = identity;
+  return identity;
+}
+
+export function requireAdmin(request: FastifyRequest): Identity {
+  const identity = authenticate(request);
+  if (!identity.admin) throw new ApiError('FORBIDDEN', 'This route needs an admin token.');
+  return identity;
+}

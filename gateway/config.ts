@@ -1,0 +1,78 @@
+import { hostname } from 'node:os';
+import { type Static, Type } from '@sinclair/typebox';
+import envSchema from 'env-schema';
+
+// The gateway's settings, read from the environment once at start and validated; a bad value
+// stops the process with a message naming the variable. Every limit has its unit in its name.
+
+/** The development default; the gateway logs a warning when it runs with it. */
+export const JWT_SECRET_DEVELOPMENT = 'flash-sale-development-secret-change-me';
+
+const GatewayEnv = Type.Object({
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65_535 }),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  NATS_URL: Type.String({ default: 'nats://127.0.0.1:4222', minLength: 1 }),
+  GATEWAY_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  /** HS256 secret; ignored when JWT_PUBLIC_KEY is set. */
+  JWT_SECRET: Type.String({ default: JWT_SECRET_DEVELOPMENT, minLength: 16 }),
+  /** PEM public key: tokens are then verified as RS256/ES256 instead of HS256. */
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  ENGINE_REQUEST_TIMEOUT_MS: Type.Integer({ default: 2_000, minimum: 50, maximum: 60_000 }),
+  ENGINE_INFLIGHT_MAX: Type.Integer({ default: 4_096, minimum: 1, maximum: 1_000_000 }),
+  /** Per customer (token `sub`, else client address) per window. */
+  RATE_LIMIT_MAX: Type.Integer({ default: 20, minimum: 1, maximum: 1_000_000 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 1_000, minimum: 100, maximum: 3_600_000 }),
+  BODY_BYTES_MAX: Type.Integer({ default: 4_096, minimum: 256, maximum: 1_048_576 }),
+  /** Load shedding: answer OVERLOADED while the event loop lags more than this. */
+  EVENT_LOOP_DELAY_MS_MAX: Type.Integer({ default: 500, minimum: 10, maximum: 60_000 }),
+  RETRY_AFTER_S: Type.Integer({ default: 1, minimum: 1, maximum: 3_600 }),
+  WS_CONNECTIONS_MAX: Type.Integer({ default: 50_000, minimum: 1, maximum: 1_000_000 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 0, maximum: 600_000 }),
+});
+
+export type GatewayConfig = Readonly<{
+  port: number;
+  host: string;
+  natsUrl: string;
+  gatewayId: string;
+  logLevel: string;
+  jwt: { readonly secret: string; readonly publicKey: string | null };
+  engineRequestTimeoutMs: number;
+  engineInflightMax: number;
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  bodyBytesMax: number;
+  eventLoopDelayMsMax: number;
+  retryAfterS: number;
+  wsConnectionsMax: number;
+  shutdownGraceMs: number;
+}>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const values = envSchema<Static<typeof GatewayEnv>>({
+    schema: GatewayEnv,
+    data: env,
+    dotenv: false,
+  });
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    natsUrl: values.NATS_URL,
+    gatewayId: values.GATEWAY_ID ?? `${hostname()}-${process.pid}`,
+    logLevel: values.LOG_LEVEL,
+    jwt: { secret: values.JWT_SECRET, publicKey: values.JWT_PUBLIC_KEY ?? null },
+    engineRequestTimeoutMs: values.ENGINE_REQUEST_TIMEOUT_MS,
+    engineInflightMax: values.ENGINE_INFLIGHT_MAX,
+    rateLimitMax: values.RATE_LIMIT_MAX,
+    rateLimitWindowMs: values.RATE_LIMIT_WINDOW_MS,
+    bodyBytesMax: values.BODY_BYTES_MAX,
+    eventLoopDelayMsMax: values.EVENT_LOOP_DELAY_MS_MAX,
+    retryAfterS: values.RETRY_AFTER_S,
+    wsConnectionsMax: values.WS_CONNECTIONS_MAX,
+    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
+  };
+}

@@ -1,0 +1,64 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { OrderStatusChange, OrderStatusMessage } from '../../engine/protocol/index.js';
+
+// Order status changes for `/v1/me/live`: one wildcard subscription to `orders.status.*` while at
+// least one customer socket is open on this gateway, routed to that customer's sockets.
+
+export const ORDERS_STATUS_WILDCARD = 'orders.status.*';
+
+export type StatusListener = (saleId: string, change: OrderStatusChange) => void;
+
+export class StatusFeed {
+  private readonly byCustomer = new Map<string, Set<StatusListener>>();
+  private subscription: Subscription | null = null;
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  /** Resolves once the subscription is registered with the server, then returns the way to stop. */
+  async listen(customerId: string, listener: StatusListener): Promise<() => void> {
+    let listeners = this.byCustomer.get(customerId);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.byCustomer.set(customerId, listeners);
+    }
+    listeners.add(listener);
+    if (this.subscription === null) {
+      this.subscription = this.nc.subscribe(ORDERS_STATUS_WILDCARD, {
+        callback: (error, msg) => {
+          if (error === null) this.route(msg.data);
+        },
+      });
+      await this.nc.flush();
+    }
+    return () => {
+      const set = this.byCustomer.get(customerId);
+      set?.delete(listener);
+      if (set?.size === 0) this.byCustomer.delete(customerId);
+      if (this.byCustomer.size === 0 && this.subscription !== null) {
+        this.subscription.unsubscribe();
+        this.subscription = null;
+      }
+    };
+  }
+
+  close(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+    this.byCustomer.clear();
+  }
+
+  private route(data: Uint8Array): void {
+    let message: OrderStatusMessage;
+    try {
+      message = JSON.parse(new TextDecoder().decode(data)) as OrderStatusMessage;
+    } catch {
+      return;
+    }
+    if (message.type !== 'orderStatus' || !Array.isArray(message.changes)) return;
+    for (const change of message.changes) {
+      const listeners = this.byCustomer.get(change.customerId);
+      if (listeners !== undefined)
+        for (const listener of listeners) listener(message.saleId, change);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { pino } from 'pino';
+import { buildGateway, settle } from './app.js';
+import { JWT_SECRET_DEVELOPMENT, loadGatewayConfig } from './config.js';
+import { connectGatewayNats } from './nats.js';
+
+// The gateway process: `npm run gateway`. Settings come from the environment (see the README).
+
+const bootLogger = pino({ base: { service: 'gateway', pid: process.pid } });
+let config: ReturnType<typeof loadGatewayConfig>;
+try {
+  config = loadGatewayConfig();
+} catch (error) {
+  bootLogger.fatal({ err: error }, `bad configuration: ${(error as Error).message}`);
+  process.exit(78);
+}
+const logger = pino({
+  level: config.logLevel,
+  base: { service: 'gateway', pid: process.pid, gatewayId: config.gatewayId },
+});
+if (config.jwt.publicKey === null && config.jwt.secret === JWT_SECRET_DEVELOPMENT)
+  logger.warn('JWT_SECRET is the development default: set it before going live');
+
+let connected = true;
+const nc = await connectGatewayNats(config.natsUrl, `gateway ${config.gatewayId}`, logger, (up) => {
+  connected = up;
+});
+const app = await buildGateway({ config, nc, logger, natsConnected: () => connected });
+await settle(app);
+const address = await app.listen({ port: config.port, host: config.host });
+logger.info({ address, port: new URL(address).port }, 'gateway listening');
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping: no new requests, finishing those in flight');
+  const giveUp = setTimeout(() => {
+    logger.error(
+      { graceMs: config.shutdownGraceMs },
+      'in-flight requests outlived the grace period',
+    );
+    process.exit(1);
+  }, config.shutdownGraceMs);
+  await app.close();
+  await nc.drain();
+  clearTimeout(giveUp);
+  logger.info('gateway stopped');
+  logger.flush();
+  process.exit(0);
+}
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));

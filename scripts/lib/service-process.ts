@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+// One of our services (engine, gateway, …) as a real child process running its compiled entry
+// under dist/, so tests and chaos scripts can SIGKILL it at any moment. Its JSON log lines are
+// parsed and can be awaited.
+
+// This file runs from source (tests) and from dist/ (scripts); services always run compiled.
+export const PROJECT_ROOT = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url),
+);
+const LOG_WAIT_MS = 30_000;
+
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+export interface SpawnOptions {
+  /** The compiled entry, relative to dist/ (e.g. `engine/main.js`). */
+  readonly main: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Extra node flags, e.g. from ENGINE_NODE_FLAGS for profiling. */
+  readonly nodeFlags?: readonly string[];
+  /** Detached in its own process group, so a terminal's Ctrl-C reaches only the parent. */
+  readonly ownProcessGroup?: boolean;
+}
+
+type Waiter = { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void };
+
+export class ServiceProcess {
+  readonly logs: LogLine[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly waiters = new Set<Waiter>();
+  private stderr = '';
+  private readonly child: ChildProcess;
+
+  constructor(options: SpawnOptions) {
+    this.child = spawn(
+      process.execPath,
+      [...(options.nodeFlags ?? []), join(PROJECT_ROOT, 'dist', options.main)],
+      {
+        env: { ...process.env, ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: options.ownProcessGroup ?? false,
+      },
+    );
+    const child = this.child;
+    this.exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+    createInterface({ input: child.stdout! }).on('line', (text) => this.onLine(text));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** The first log line (already seen or still to come) that matches. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs = LOG_WAIT_MS): Promise<LogLine> {
+    const seen = this.logs.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(
+          new Error(`log line not seen in ${timeoutMs} ms; stderr: ${this.stderr.slice(-2000)}`),
+        );
+      }, timeoutMs);
+      const waiter: Waiter = {
+        match,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      this.waiters.add(waiter);
+      void this.exited.then(({ code, signal }) => {
+        if (!this.waiters.has(waiter)) return;
+        this.waiters.delete(waiter);
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `process exited (${code ?? signal}) before the log line; stderr: ${this.stderr.slice(-2000)}`,
+          ),
+        );
+      });
+    });
+  }
+
+  async kill(
+    signal: NodeJS.Signals = 'SIGKILL',
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+
+  private onLine(text: string): void {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      return;
+    }
+    this.logs.push(line);
+    for (const waiter of this.waiters) {
+      if (waiter.match(line)) {
+        this.waiters.delete(waiter);
+        waiter.resolve(line);
+      }
+    }
+  }
+}
