@@ -1,16 +1,22 @@
 import { dirname, join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { JWT_SECRET_DEVELOPMENT } from '../gateway/config.js';
 import { EngineClient } from './lib/engine-client.js';
 import { EngineProcess } from './lib/engine-process.js';
+import { GatewayProcess } from './lib/gateway-process.js';
 import { NatsServerProcess } from './lib/nats-server.js';
+import { mintToken } from './lib/tokens.js';
 
 // `npm start`: the whole stack that exists so far on one machine. Uses the NATS at NATS_URL when
 // one answers, else starts a local `nats-server -js` with its store beside WAL_DIR; runs the
-// engine; creates the demo sale on first run and shows it. Ctrl-C stops everything cleanly, and
+// engine and two gateways (PORT, PORT+1); creates the demo sale on first run; prints the live
+// page's address with a demo customer's token. Ctrl-C stops everything cleanly, and
 // the data survives a restart as long as WAL_DIR is kept.
 
 const NATS_PROBE_TIMEOUT_MS = 1_000;
 const ENGINE_METRICS_PORT_DEFAULT = 9464;
+const GATEWAY_PORT_DEFAULT = 3000;
+const gatewayCount = Number(process.env.GATEWAYS ?? 2);
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const walDir = resolve(process.env.WAL_DIR ?? './data/wal');
 const sales = (process.env.ENGINE_SALES ?? 'demo').split(',');
@@ -60,6 +66,20 @@ const engine = await EngineProcess.start({
 console.log(`engine serving ${sales.join(', ')} (pid ${engine.pid}, WAL ${walDir})`);
 console.log(`engine metrics: http://127.0.0.1:${await engine.metricsPort()}/metrics`);
 
+const jwtSecret = process.env.JWT_SECRET ?? JWT_SECRET_DEVELOPMENT;
+const firstPort = Number(process.env.PORT ?? GATEWAY_PORT_DEFAULT);
+const gateways = await Promise.all(
+  Array.from({ length: gatewayCount }, (_, i) =>
+    GatewayProcess.start({
+      natsUrl,
+      jwtSecret,
+      port: firstPort + i,
+      ownProcessGroup: true,
+      env: { HOST: process.env.HOST ?? '127.0.0.1', GATEWAY_ID: `gateway-${i + 1}` },
+    }),
+  ),
+);
+
 const client = new EngineClient(nc);
 const existing = await client.query(demoSale, { type: 'GetSale' });
 if (!existing.ok) {
@@ -68,13 +88,27 @@ if (!existing.ok) {
     stock: 100,
     perCustomerLimit: 2,
   });
-  const placed = await client.placeOrder(demoSale, 'demo-customer', 1, 'first-visit');
-  console.log('created the demo sale and placed a first order:', JSON.stringify(placed));
+  console.log(`created the demo sale "${demoSale}": 100 units, at most 2 per customer`);
 }
 console.log('sale:', JSON.stringify(await client.sale(demoSale)));
-console.log('demo customer:', JSON.stringify(await client.customer(demoSale, 'demo-customer')));
-console.log(`NATS subjects: sale.${demoSale}.cmd / .query / .stock, orders.confirmed.${demoSale}`);
-console.log('Ctrl-C stops the stack; run `npm start` again and the orders are still there.');
+const customerToken = mintToken(jwtSecret, { sub: 'demo-customer' });
+const adminToken = mintToken(jwtSecret, { sub: 'demo-admin', role: 'admin' });
+for (const gateway of gateways) console.log(`gateway: ${gateway.url} (pid ${gateway.pid})`);
+console.log(`
+live page (demo customer signed in):
+  ${gateways[0]!.url}/?sale=${demoSale}#token=${customerToken}
+
+demo customer token:
+  ${customerToken}
+admin token:
+  ${adminToken}
+
+place an order:
+  curl -s -X POST ${gateways[0]!.url}/v1/sales/${demoSale}/orders \\
+    -H "authorization: Bearer ${customerToken}" \\
+    -H 'content-type: application/json' -H "idempotency-key: $(date +%s%N)" -d '{"quantity":1}'
+
+Ctrl-C stops the stack; run \`npm start\` again and the orders are still there.`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -82,15 +116,24 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     console.log('stopping…');
+    // Gateways first (they finish their requests), then the engine (it flushes), then NATS.
+    await Promise.all(gateways.map((gateway) => gateway.kill('SIGTERM')));
     await engine.kill('SIGTERM');
     await nc.drain();
     await server?.stop();
     process.exit(0);
   });
 }
-const { code, signal } = await engine.exited;
+const exited = await Promise.race([
+  engine.exited.then((how) => ({ who: 'engine', ...how })),
+  ...gateways.map((gateway, i) =>
+    gateway.exited.then((how) => ({ who: `gateway ${i + 1}`, ...how })),
+  ),
+]);
 if (!stopping) {
-  console.error(`engine exited unexpectedly (${code ?? signal})`);
+  console.error(`${exited.who} exited unexpectedly (${exited.code ?? exited.signal})`);
+  await Promise.all(gateways.map((gateway) => gateway.kill('SIGTERM')));
+  await engine.kill('SIGTERM');
   await server?.stop();
   process.exit(1);
 }
