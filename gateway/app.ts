@@ -17,7 +17,7 @@ import { registerAuth } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { EngineLink } from './engine-link.js';
-import { ApiError, errorBody, sendError, toApiError } from './errors.js';
+import { ApiError, answerClientError, errorBody, sendError, toApiError } from './errors.js';
 import { SaleFeeds } from './live/sale-feeds.js';
 import { StatusFeed } from './live/status-feed.js';
 import { GatewayMetrics } from './metrics.js';
@@ -53,7 +53,9 @@ export async function buildGateway({
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.bodyBytesMax,
-    requestIdHeader: 'x-request-id',
+    // Not 'x-request-id': Fastify would then take the header as it is, whatever its length or
+    // content, without asking genReqId, which reads and checks it.
+    requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
@@ -63,6 +65,15 @@ export async function buildGateway({
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
     forceCloseConnections: true,
+    // A path Fastify can't route (bad %-escape, a parameter over 100 characters) and a request
+    // Node's parser refuses get the catalogue's INVALID_REQUEST too, not Fastify's own shape.
+    frameworkErrors: (_error, _request, reply) =>
+      sendError(
+        reply,
+        new ApiError('INVALID_REQUEST', 'The path is not valid (a bad %-escape or too long).'),
+        config.retryAfterS,
+      ),
+    clientErrorHandler: answerClientError,
   });
   const engine = new EngineLink(nc, {
     requestTimeoutMs: config.engineRequestTimeoutMs,

@@ -26,7 +26,8 @@ declare module '@fastify/jwt' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\.[A-Za-z0-9_=+/-]*)$/;
+// The scheme is case-insensitive (RFC 9110 §11.1): `bearer x.y.z` is as good as `Bearer x.y.z`.
+const BEARER = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]*\.[A-Za-z0-9_=+/-]*)$/i;
 
 export async function registerAuth(app: FastifyInstance, config: GatewayConfig): Promise<void> {
   const { secret, publicKey } = config.jwt;

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   type ErrorCode,
@@ -70,6 +71,27 @@ export function toApiError(error: FastifyError | ApiError, request: FastifyReque
   }
   request.log.error({ err: error }, 'unexpected error');
   return new ApiError('INTERNAL_ERROR');
+}
+
+/**
+ * Answers a request Node's HTTP parser refused before Fastify saw it (a control character in a
+ * header, raw non-ASCII in the path, headers too large): INVALID_REQUEST, then the connection
+ * closes, as Node's own handler does.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const why =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'The request headers are too large.'
+        : 'The request is not valid HTTP.';
+    const body = JSON.stringify(errorBody(new ApiError('INVALID_REQUEST', why)));
+    socket.write(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 function requestErrorMessage(error: FastifyError): string {

@@ -57,7 +57,8 @@ export function registerLiveRoutes(app: FastifyInstance, context: GatewayContext
     method: 'GET',
     url: '/v1/sales/:saleId/live',
     schema: { params: SaleIdParams },
-    preValidation: async (request: FastifyRequest<{ Params: { saleId: string } }>) => {
+    // After validation: the saleId becomes part of a NATS subject, so it must be checked first.
+    preHandler: async (request: FastifyRequest<{ Params: { saleId: string } }>) => {
       admit();
       const { saleId } = request.params;
       if (feeds.latest(saleId) !== null) return;
