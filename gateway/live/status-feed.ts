@@ -11,6 +11,11 @@ export type StatusListener = (saleId: string, change: OrderStatusChange) => void
 export class StatusFeed {
   private readonly byCustomer = new Map<string, Set<StatusListener>>();
   private subscription: Subscription | null = null;
+  /**
+   * Settles once the server has the subscription. Every listener waits for it, not only the one
+   * that subscribed: a socket opened meanwhile must not be told "ready" before it is true.
+   */
+  private registered: Promise<void> = Promise.resolve();
 
   constructor(private readonly nc: NatsConnection) {}
 
@@ -28,8 +33,9 @@ export class StatusFeed {
           if (error === null) this.route(msg.data);
         },
       });
-      await this.nc.flush();
+      this.registered = this.nc.flush();
     }
+    await this.registered;
     return () => {
       const set = this.byCustomer.get(customerId);
       set?.delete(listener);

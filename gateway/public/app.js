@@ -4,12 +4,15 @@ const params = new URLSearchParams(location.search);
 const saleId = params.get('sale') || 'demo';
 const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
 if (hashToken) {
+  // Kept for this tab only, and out of the address bar (and so out of history and screenshots).
   sessionStorage.setItem('token', hashToken);
   history.replaceState(null, '', location.pathname + location.search);
 }
 const token = sessionStorage.getItem('token');
+const customer = token ? subjectOf(token) : null;
 const $ = (id) => document.getElementById(id);
 const wsBase = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+/** Wait before reconnecting a closed live socket (a restarting gateway, a network blip). */
 const RECONNECT_MS = 1000;
 const STATUS_TEXT = {
   CONFIRMED: 'Confirmed',
@@ -17,7 +20,10 @@ const STATUS_TEXT = {
   SHIPPING_REQUESTED: 'Shipping requested',
   SHIPPING_FAILED: 'Shipping failed — we will contact you',
 };
+/** orderId → { orderId, quantity?, status, trackingId, at }: `at` is when `status` was set. */
 const orders = new Map();
+let liveStock = false;
+let soldOut = false;
 
 function subjectOf(jwt) {
   try {
@@ -30,11 +36,28 @@ function subjectOf(jwt) {
 function showStock({ stock, remaining }) {
   $('remaining').textContent = remaining;
   $('stock').textContent = stock;
-  const pill = $('sale-status');
-  if (remaining === 0) {
-    pill.textContent = 'SOLD OUT';
-    pill.className = 'status-pill SOLD_OUT';
+  soldOut = remaining === 0;
+  if (soldOut) {
+    $('sale-status').textContent = 'SOLD OUT';
+    $('sale-status').className = 'status-pill SOLD_OUT';
   }
+  $('buy').disabled = !customer || soldOut;
+}
+
+/**
+ * Keeps the newer of what is known and what arrived: an order list fetched before a live change
+ * can land after it, and must not put the older status back.
+ */
+function remember(orderId, fields, at) {
+  const known = orders.get(orderId);
+  if (known && known.at > at) orders.set(orderId, { ...fields, ...known });
+  else orders.set(orderId, { ...known, ...fields, orderId, at });
+}
+
+function rememberOrder(order) {
+  const last = order.history[order.history.length - 1];
+  const { orderId, quantity, status, trackingId } = order;
+  remember(orderId, { quantity, status, trackingId }, Date.parse(last?.at ?? order.createdAt));
 }
 
 function renderOrders() {
@@ -47,13 +70,32 @@ function renderOrders() {
   for (const order of [...orders.values()].reverse()) {
     const item = document.createElement('li');
     item.dataset.orderId = order.orderId;
-    const label = document.createElement('span');
-    label.textContent = `${order.quantity} × ${order.orderId}`;
+    const what = document.createElement('div');
+    what.className = 'what';
+    const id = document.createElement('span');
+    id.className = 'order-id';
+    id.textContent = order.orderId;
+    what.append(id);
+    if (order.quantity !== undefined) {
+      const units = document.createElement('span');
+      units.className = 'units';
+      units.textContent = `${order.quantity} ${order.quantity === 1 ? 'unit' : 'units'}`;
+      what.append(units);
+    }
+    const state = document.createElement('div');
+    state.className = 'state';
     const status = document.createElement('span');
     status.className = 'status';
     status.dataset.status = order.status;
     status.textContent = STATUS_TEXT[order.status] ?? order.status;
-    item.append(label, status);
+    state.append(status);
+    if (order.trackingId) {
+      const tracking = document.createElement('span');
+      tracking.className = 'tracking';
+      tracking.textContent = `Tracking ${order.trackingId}`;
+      state.append(tracking);
+    }
+    item.append(what, state);
     list.append(item);
   }
 }
@@ -68,27 +110,37 @@ async function api(path, options = {}) {
   const headers = { ...options.headers };
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(path, { ...options, headers });
-  return { status: response.status, body: await response.json() };
+  const text = await response.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { message: `The server answered ${response.status}.` };
+  }
+  return { status: response.status, body };
 }
 
 async function loadSale() {
   const { status, body } = await api(`/v1/sales/${saleId}`);
   if (status !== 200) {
     $('sale-name').textContent = body.message;
+    $('sale-status').textContent = 'unavailable';
     return;
   }
   $('sale-name').textContent = body.name;
+  document.title = `${body.name} — flash sale`;
   $('limit').textContent = body.perCustomerLimit;
   $('sale-status').textContent = body.status.replace('_', ' ');
   $('sale-status').className = `status-pill ${body.status}`;
-  showStock(body);
+  // The live socket is the fresher source: this reply may have been read before its last change.
+  if (!liveStock) showStock(body);
 }
 
 async function loadMyOrders() {
   if (!token) return;
   const { status, body } = await api(`/v1/sales/${saleId}/me`);
   if (status !== 200) return;
-  for (const order of body.orders) orders.set(order.orderId, order);
+  for (const order of body.orders) rememberOrder(order);
   renderOrders();
 }
 
@@ -100,6 +152,7 @@ function follow(path, onMessage) {
 
 async function buy() {
   const quantity = Number($('quantity').value);
+  // One key per click: a retry of this request can never buy twice.
   const key = crypto.randomUUID();
   $('buy').disabled = true;
   say('Placing your order…', '');
@@ -110,7 +163,7 @@ async function buy() {
       body: JSON.stringify({ quantity }),
     });
     if (status === 201 || status === 200) {
-      orders.set(body.orderId, { ...orders.get(body.orderId), ...body });
+      rememberOrder(body);
       renderOrders();
       say(`Order ${body.orderId} confirmed.`, 'ok');
     } else {
@@ -119,25 +172,32 @@ async function buy() {
   } catch {
     say('The network failed; please try again.', 'error');
   } finally {
-    $('buy').disabled = false;
+    $('buy').disabled = soldOut;
   }
 }
 
-const customer = token ? subjectOf(token) : null;
 if (customer) {
   $('who').textContent = `Signed in as ${customer}.`;
   $('buy').disabled = false;
   $('buy').addEventListener('click', buy);
   follow(`/v1/me/live?token=${encodeURIComponent(token)}`, (message) => {
+    // Ready: every change from now on will arrive here, so the list read now misses nothing
+    // (also after a reconnect, which may have missed some).
+    if (message.type === 'ready') void loadMyOrders();
     if (message.type !== 'orderStatus' || message.saleId !== saleId) return;
-    const known = orders.get(message.orderId);
-    if (known) orders.set(message.orderId, { ...known, status: message.status });
-    else void loadMyOrders();
+    const { orderId, status, trackingId } = message;
+    remember(orderId, { status, trackingId }, Date.parse(message.at));
+    if (orders.get(orderId).quantity === undefined) void loadMyOrders();
     renderOrders();
   });
 }
 follow(`/v1/sales/${saleId}/live`, (message) => {
-  if (message.type === 'stock') showStock(message);
+  if (message.type !== 'stock') return;
+  liveStock = true;
+  showStock(message);
 });
-await loadSale();
-await loadMyOrders();
+try {
+  await loadSale();
+} catch {
+  say('The sale could not be loaded; retrying live.', 'error');
+}

@@ -19,6 +19,8 @@ export interface NatsServerOptions {
    * then stops its children in order (the dev stack: engine first, NATS last).
    */
   readonly ownProcessGroup?: boolean;
+  /** Serves the HTTP monitoring endpoints (`/connz`, `/subsz`, …) on this port when given. */
+  readonly monitorPort?: number;
 }
 
 export class NatsServerProcess {
@@ -28,6 +30,7 @@ export class NatsServerProcess {
     readonly port: number,
     readonly storeDir: string,
     private readonly ownProcessGroup: boolean,
+    readonly monitorPort: number | null = null,
   ) {}
 
   get url(): string {
@@ -41,7 +44,12 @@ export class NatsServerProcess {
   static async start(options: NatsServerOptions): Promise<NatsServerProcess> {
     mkdirSync(options.storeDir, { recursive: true });
     const port = options.port ?? (await freePort());
-    const server = new NatsServerProcess(port, options.storeDir, options.ownProcessGroup ?? false);
+    const server = new NatsServerProcess(
+      port,
+      options.storeDir,
+      options.ownProcessGroup ?? false,
+      options.monitorPort ?? null,
+    );
     await server.spawn();
     return server;
   }
@@ -74,6 +82,7 @@ export class NatsServerProcess {
 
   private async spawn(): Promise<void> {
     const args = ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
+    if (this.monitorPort !== null) args.push('-m', String(this.monitorPort));
     const child = spawn(NATS_SERVER_BINARY, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: this.ownProcessGroup,
