@@ -36,6 +36,7 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const RATE_LIMIT_CUSTOMERS_MAX = 100_000;
 /** How often the event-loop delay is sampled for load shedding. */
 const PRESSURE_SAMPLE_INTERVAL_MS = 1_000;
+const CLOSE_GOING_AWAY = 1001;
 
 export interface GatewayParts {
   readonly config: GatewayConfig;
@@ -63,8 +64,10 @@ export async function buildGateway({
     // Validate what arrives exactly as declared: no type coercion ("1" is not a quantity), and
     // unknown fields are errors rather than silently removed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
-    forceCloseConnections: true,
+    // On close: idle keep-alive connections go at once, requests in flight finish; new requests
+    // meanwhile get our own 503 (the hook below), not Fastify's.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
     // A path Fastify can't route (bad %-escape, a parameter over 100 characters) and a request
     // Node's parser refuses get the catalogue's INVALID_REQUEST too, not Fastify's own shape.
     frameworkErrors: (_error, _request, reply) =>
@@ -74,6 +77,17 @@ export async function buildGateway({
         config.retryAfterS,
       ),
     clientErrorHandler: answerClientError,
+  });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (!closing) return;
+    throw new ApiError(
+      'OVERLOADED',
+      'This gateway is shutting down; retry (another one will answer).',
+    );
   });
   const engine = new EngineLink(nc, {
     requestTimeoutMs: config.engineRequestTimeoutMs,
@@ -100,6 +114,9 @@ export async function buildGateway({
   );
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Node closes only the connections idle at close time: one finishing its request later would
+    // stay open (keep-alive) and hold the exit, unless its response says so.
+    if (closing) void reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -149,7 +166,17 @@ export async function buildGateway({
       },
     },
   });
-  await app.register(websocket, { options: { maxPayload: WS_FRAME_BYTES_MAX } });
+  await app.register(websocket, {
+    options: { maxPayload: WS_FRAME_BYTES_MAX },
+    // 1001 "going away" tells a browser to reconnect (to another gateway), unlike a bare close.
+    preClose: function closeSockets(this: FastifyInstance, done) {
+      for (const socket of this.websocketServer.clients)
+        socket.close(CLOSE_GOING_AWAY, 'shutting down');
+      // Not waiting for every client's closing handshake: a dead client would hold the exit.
+      this.websocketServer.close();
+      done();
+    },
+  });
 
   registerOrderRoutes(app, context);
   registerSaleRoutes(app, context);
