@@ -89,11 +89,12 @@ export async function buildGateway({
       'This gateway is shutting down; retry (another one will answer).',
     );
   });
+  const metrics = new GatewayMetrics(() => engine.inflight);
   const engine = new EngineLink(nc, {
     requestTimeoutMs: config.engineRequestTimeoutMs,
     inflightMax: config.engineInflightMax,
+    onShed: () => metrics.shed.inc({ reason: 'inflight' }),
   });
-  const metrics = new GatewayMetrics(() => engine.inflight);
   const context: GatewayContext = {
     config,
     nc,
@@ -106,7 +107,6 @@ export async function buildGateway({
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error as FastifyError, request);
-    if (apiError.code === 'OVERLOADED') metrics.shed.inc({ reason: 'inflight' });
     return sendError(reply, apiError, config.retryAfterS);
   });
   app.setNotFoundHandler((_request, reply) =>

@@ -18,6 +18,8 @@ import { ApiError } from './errors.js';
 export interface EngineLinkOptions {
   readonly requestTimeoutMs: number;
   readonly inflightMax: number;
+  /** Called for each request refused because too many were in flight. */
+  readonly onShed: () => void;
 }
 
 export class EngineLink {
@@ -44,8 +46,10 @@ export class EngineLink {
     subject: string,
     body: object,
   ): Promise<T> {
-    if (this.inflightCount >= this.options.inflightMax)
+    if (this.inflightCount >= this.options.inflightMax) {
+      this.options.onShed();
       throw new ApiError('OVERLOADED', 'Too many orders in flight at this gateway; retry shortly.');
+    }
     this.inflightCount += 1;
     let data: Uint8Array;
     try {

@@ -16,6 +16,8 @@ export const WS_FRAME_BYTES_MAX = 1_024;
 /** Junk messages tolerated from one client before it is disconnected. */
 export const WS_JUNK_MESSAGES_MAX = 10;
 const CLOSE_POLICY = 1008;
+/** RFC 6455 1013 "try again later". */
+const CLOSE_UNAVAILABLE = 1013;
 
 const NOT_A_WEBSOCKET = 'This route speaks WebSocket: send an Upgrade request.';
 
@@ -121,6 +123,11 @@ export function registerLiveRoutes(app: FastifyInstance, context: GatewayContext
             // Tells the client it will now see every change (tests and pages can rely on it).
             socket.send(JSON.stringify({ type: 'ready' }));
           }
+        })
+        .catch((error: unknown) => {
+          // NATS closed under us (shutdown): the client reconnects, to this or another gateway.
+          request.log.warn({ err: error }, 'could not follow order statuses');
+          socket.close(CLOSE_UNAVAILABLE, 'try again');
         });
     },
   });
