@@ -89,6 +89,25 @@ export interface ConfirmedOrderMessage {
   readonly createdAt: number;
 }
 
+/** On `orders.dead.<id>` (JetStream ORDERS_DLQ): the order and why its shipment gave up. */
+export interface DeadLetterMessage extends ConfirmedOrderMessage {
+  readonly deliveries: number;
+  readonly reason: string;
+  readonly at: number;
+}
+
+/** On `notifications.customer.<id>` (JetStream NOTIFICATIONS, Nats-Msg-Id `<orderId>:<status>`). */
+export interface CustomerNotification {
+  readonly orderId: string;
+  readonly saleId: string;
+  readonly customerId: string;
+  readonly status: OrderStatus;
+  readonly trackingId: string | null;
+  /** What the customer should be told, ready to send. */
+  readonly text: string;
+  readonly at: number;
+}
+
 export const errorReply = (error: Rejection): ErrorReply => ({ ok: false, error });
 
 export type Decoded<T> =

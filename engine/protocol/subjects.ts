@@ -4,6 +4,16 @@ import { SALE_ID_PATTERN } from '../core/limits.js';
 
 export const ORDERS_STREAM = 'ORDERS';
 export const ORDERS_CONFIRMED_WILDCARD = 'orders.confirmed.*';
+/** Dead-lettered orders put back for delivery (`npm run replay-dead-letters`), in ORDERS too. */
+export const ORDERS_RETRY_WILDCARD = 'orders.retry.*';
+/** The shipping agents' durable pull consumer on ORDERS. */
+export const SHIPPING_CONSUMER = 'shipping';
+/** Orders whose shipment exhausted its deliveries, for an operator to replay. */
+export const ORDERS_DEAD_LETTER_STREAM = 'ORDERS_DLQ';
+export const ORDERS_DEAD_WILDCARD = 'orders.dead.*';
+/** What to tell a customer, one message per status change (for an e-mail/SMS service). */
+export const NOTIFICATIONS_STREAM = 'NOTIFICATIONS';
+export const CUSTOMER_NOTIFICATIONS_WILDCARD = 'notifications.customer.*';
 export const LEASE_BUCKET = 'sale_leases';
 
 function checkedSaleId(saleId: string): string {
@@ -25,3 +35,11 @@ export const ordersConfirmedSubject = (saleId: string): string =>
 /** Core publish: an order's status changed (live pushes, customer notifications). */
 export const ordersStatusSubject = (saleId: string): string =>
   `orders.status.${checkedSaleId(saleId)}`;
+/** JetStream `ORDERS`: a dead-lettered order put back for delivery. */
+export const ordersRetrySubject = (saleId: string): string =>
+  `orders.retry.${checkedSaleId(saleId)}`;
+/** JetStream `ORDERS_DLQ`: an order whose shipment exhausted its deliveries. */
+export const ordersDeadSubject = (saleId: string): string => `orders.dead.${checkedSaleId(saleId)}`;
+/** JetStream `NOTIFICATIONS`: what to tell the customer about a status change. */
+export const customerNotificationSubject = (saleId: string): string =>
+  `notifications.customer.${checkedSaleId(saleId)}`;

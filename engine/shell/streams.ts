@@ -8,7 +8,11 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ORDERS_CONFIRMED_WILDCARD, ORDERS_STREAM } from '../protocol/subjects.js';
+import {
+  ORDERS_CONFIRMED_WILDCARD,
+  ORDERS_RETRY_WILDCARD,
+  ORDERS_STREAM,
+} from '../protocol/subjects.js';
 
 // The engine creates (or brings in line) the JetStream stream it publishes to, with every setting
 // explicit rather than the server's defaults.
@@ -24,7 +28,7 @@ export async function ensureOrdersStream(
   logger: Logger,
 ): Promise<void> {
   const settings = {
-    subjects: [ORDERS_CONFIRMED_WILDCARD],
+    subjects: [ORDERS_CONFIRMED_WILDCARD, ORDERS_RETRY_WILDCARD],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.New,

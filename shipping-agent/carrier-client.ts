@@ -1,0 +1,79 @@
+import { type Dispatcher, Pool } from 'undici';
+import type { ConfirmedOrderMessage } from '../engine/protocol/index.js';
+import type { AgentConfig } from './config.js';
+
+// One call to the carrier's `POST /shipments`, through a pooled undici client with every timeout
+// explicit. The orderId is the Idempotency-Key: however often we call for an order (retries,
+// redeliveries, two agents, a crash after the carrier answered), the carrier makes one shipment.
+
+/** A carrier reply larger than this is not a shipment confirmation. */
+const CARRIER_REPLY_BYTES_MAX = 64 * 1024;
+
+export class CarrierError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status, when the carrier answered at all. */
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}
+
+export interface Shipment {
+  readonly trackingId: string;
+}
+
+export class CarrierClient {
+  private readonly pool: Pool;
+
+  constructor(
+    readonly url: string,
+    settings: AgentConfig['carrier'],
+  ) {
+    this.pool = new Pool(url, {
+      connections: settings.connections,
+      connect: { timeout: settings.connectTimeoutMs },
+      headersTimeout: settings.headersTimeoutMs,
+      bodyTimeout: settings.bodyTimeoutMs,
+    });
+  }
+
+  async requestShipment(order: ConfirmedOrderMessage, signal?: AbortSignal): Promise<Shipment> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.pool.request({
+        method: 'POST',
+        path: '/shipments',
+        headers: { 'content-type': 'application/json', 'idempotency-key': order.orderId },
+        body: JSON.stringify({
+          orderId: order.orderId,
+          saleId: order.saleId,
+          customerId: order.customerId,
+          quantity: order.quantity,
+        }),
+        signal,
+      });
+    } catch (error) {
+      throw new CarrierError(`carrier unreachable: ${(error as Error).message}`, null);
+    }
+    const { statusCode, body } = response;
+    let text: string;
+    try {
+      text = await body.text();
+    } catch (error) {
+      throw new CarrierError(`carrier reply broken: ${(error as Error).message}`, statusCode);
+    }
+    if (statusCode !== 200 && statusCode !== 201)
+      throw new CarrierError(`carrier answered ${statusCode}: ${text.slice(0, 200)}`, statusCode);
+    if (text.length > CARRIER_REPLY_BYTES_MAX)
+      throw new CarrierError('carrier reply too large', statusCode);
+    const trackingId = (JSON.parse(text) as { trackingId?: unknown }).trackingId;
+    if (typeof trackingId !== 'string' || trackingId.length === 0 || trackingId.length > 128)
+      throw new CarrierError('carrier reply has no trackingId', statusCode);
+    return { trackingId };
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,216 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import {
+  type ConfirmedOrderMessage,
+  type DeadLetterMessage,
+  OrderIdSchema,
+} from '../engine/protocol/index.js';
+import { CarrierBreaker } from './carrier-breaker.js';
+import type { Shipment } from './carrier-client.js';
+import type { EngineReports } from './engine-reports.js';
+import type { AgentMetrics } from './metrics.js';
+import type { CustomerNotifier } from './notifications.js';
+
+// One delivery of one confirmed order: what the agent does with a message from ORDERS.
+//
+//   already shipped (the engine has a trackingId)  → ack, no carrier call
+//   breaker open                                   → tell the customer "delayed" once; nak for
+//                                                    the breaker's remaining time
+//   up to `attempts` carrier calls with backoff    → success: report SHIPPING_REQUESTED, then ack
+//   all attempts failed                            → tell the customer "delayed" once; nak with
+//                                                    the next delay of the schedule
+//   the last delivery failed                       → dead-letter stream, SHIPPING_FAILED, term
+//
+// Every step is safe to repeat: the carrier makes one shipment per orderId, the engine ignores a
+// repeated status, notifications and dead letters are de-duplicated by message id.
+
+export type DeliveryOutcome =
+  | 'shipped'
+  | 'already_shipped'
+  | 'delayed'
+  | 'breaker_open'
+  | 'dead_lettered'
+  | 'released'
+  | 'engine_unavailable'
+  | 'unknown_order'
+  | 'invalid';
+
+/** Redelivery after the engine could not be reached (it is restarting or failing over). */
+export const ENGINE_RETRY_DELAY_MS = 1_000;
+/** Jitter added to each in-delivery carrier retry, as a fraction of the delay. */
+const RETRY_JITTER_FRACTION = 0.5;
+const ORDER_ID = new RegExp(OrderIdSchema.pattern as string);
+
+export interface DeliveryDeps {
+  readonly breaker: CarrierBreaker;
+  readonly engine: EngineReports;
+  readonly notifier: CustomerNotifier;
+  readonly deadLetter: (message: DeadLetterMessage, msgId: string) => Promise<void>;
+  readonly metrics: AgentMetrics;
+  readonly logger: Logger;
+  readonly attempts: number;
+  readonly retryBaseMs: number;
+  readonly maxDeliver: number;
+  readonly backoffMs: readonly number[];
+  /** Resolves after `ms` unless the agent stops first (then at once). */
+  readonly pause: (ms: number) => Promise<void>;
+  /** True once the agent is stopping: no new attempts, deliveries in hand are handed back. */
+  readonly stopping: () => boolean;
+}
+
+export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryOutcome> {
+  const order = parseOrder(msg);
+  if (order === null) {
+    deps.logger.error({ seq: msg.seq, subject: msg.subject }, 'not an order message; dropped');
+    msg.term('not an order');
+    return 'invalid';
+  }
+  const log = deps.logger.child({ orderId: order.orderId, delivery: msg.info.deliveryCount });
+  try {
+    return await deliverOrder(msg, order, deps, log);
+  } catch (error) {
+    if (msg.info.deliveryCount < deps.maxDeliver) {
+      // The engine is restarting or failing over: nothing is lost, try again shortly.
+      log.warn({ err: error }, 'engine unavailable; delivery put back');
+      msg.nak(ENGINE_RETRY_DELAY_MS);
+      return 'engine_unavailable';
+    }
+    // No redelivery will come: keep the order where an operator sees and replays it.
+    const reason = `engine unavailable: ${(error as Error).message}`;
+    await deps.deadLetter(deadLetterOf(order, msg, reason), deadLetterId(order, msg));
+    msg.term('dead-lettered');
+    log.error({ reason }, 'shipment dead-lettered: operator action needed');
+    return 'dead_lettered';
+  }
+}
+
+async function deliverOrder(
+  msg: JsMsg,
+  order: ConfirmedOrderMessage,
+  deps: DeliveryDeps,
+  log: Logger,
+): Promise<DeliveryOutcome> {
+  const current = await deps.engine.order(order.orderId);
+  if (current === null) {
+    log.error('the engine does not know this order; dropped');
+    msg.term('unknown order');
+    return 'unknown_order';
+  }
+  if (current.trackingId !== null) {
+    msg.ack();
+    return 'already_shipped';
+  }
+  if (current.status === 'CONFIRMED' && msg.info.deliveryCount === 1)
+    await deps.notifier.notify(current);
+
+  const attempt = await callCarrier(msg, order, deps);
+  if ('shipment' in attempt) {
+    const { order: shipped, changed } = await deps.engine.report(
+      order.orderId,
+      'SHIPPING_REQUESTED',
+      { trackingId: attempt.shipment.trackingId },
+    );
+    if (changed) await deps.notifier.notify(shipped);
+    msg.ack();
+    log.info({ trackingId: attempt.shipment.trackingId }, 'shipment requested');
+    return 'shipped';
+  }
+
+  if (msg.info.deliveryCount >= deps.maxDeliver) {
+    await deps.deadLetter(deadLetterOf(order, msg, attempt.reason), deadLetterId(order, msg));
+    const { order: failed, changed } = await deps.engine.report(order.orderId, 'SHIPPING_FAILED', {
+      message: 'The carrier could not take the shipment; our team will arrange it.',
+    });
+    if (changed) await deps.notifier.notify(failed);
+    msg.term('dead-lettered');
+    log.error(
+      { deliveries: msg.info.deliveryCount, reason: attempt.reason },
+      'shipment dead-lettered: operator action needed (npm run replay-dead-letters)',
+    );
+    return 'dead_lettered';
+  }
+
+  if (deps.stopping()) {
+    // Not the carrier's fault: hand it straight back for another agent, no "delayed" notice.
+    msg.nak();
+    return 'released';
+  }
+
+  if (current.status !== 'SHIPPING_DELAYED') {
+    const { order: delayed, changed } = await deps.engine.report(
+      order.orderId,
+      'SHIPPING_DELAYED',
+      { message: 'Shipping will be arranged shortly.' },
+    );
+    if (changed) await deps.notifier.notify(delayed);
+  }
+  const delayMs = attempt.breakerOpen
+    ? Math.max(deps.breaker.remainingOpenMs, deps.retryBaseMs)
+    : backoffFor(deps.backoffMs, msg.info.deliveryCount);
+  msg.nak(delayMs);
+  log.warn(
+    { reason: attempt.reason, retryInMs: delayMs },
+    'shipment not requested yet; will retry',
+  );
+  return attempt.breakerOpen ? 'breaker_open' : 'delayed';
+}
+
+type Attempt = { shipment: Shipment } | { reason: string; breakerOpen: boolean };
+
+/** Up to `attempts` carrier calls with exponential backoff and jitter, unless the breaker opens. */
+async function callCarrier(
+  msg: JsMsg,
+  order: ConfirmedOrderMessage,
+  deps: DeliveryDeps,
+): Promise<Attempt> {
+  let reason = 'no attempt';
+  for (let attempt = 1; attempt <= deps.attempts && !deps.stopping(); attempt += 1) {
+    if (deps.breaker.state === 'open') return { reason: 'carrier breaker open', breakerOpen: true };
+    const started = performance.now();
+    try {
+      const shipment = await deps.breaker.fire(order);
+      deps.metrics.carrierCall('ok', performance.now() - started);
+      return { shipment };
+    } catch (error) {
+      if (CarrierBreaker.refusedByBreaker(error))
+        return { reason: 'carrier breaker open', breakerOpen: true };
+      deps.metrics.carrierCall('failed', performance.now() - started);
+      reason = (error as Error).message;
+    }
+    if (attempt < deps.attempts) {
+      msg.working(); // still ours: don't let ack_wait hand it to another agent meanwhile
+      const delayMs = deps.retryBaseMs * 2 ** (attempt - 1);
+      await deps.pause(delayMs + Math.random() * delayMs * RETRY_JITTER_FRACTION);
+    }
+  }
+  return { reason, breakerOpen: deps.breaker.state === 'open' };
+}
+
+function deadLetterOf(order: ConfirmedOrderMessage, msg: JsMsg, reason: string): DeadLetterMessage {
+  return { ...order, deliveries: msg.info.deliveryCount, reason, at: Date.now() };
+}
+
+/** One dead letter per message of ORDERS (a replay is a new message, so it may dead-letter again). */
+const deadLetterId = (order: ConfirmedOrderMessage, msg: JsMsg) => `${order.orderId}:${msg.seq}`;
+
+export function backoffFor(scheduleMs: readonly number[], deliveryCount: number): number {
+  return scheduleMs[Math.min(deliveryCount - 1, scheduleMs.length - 1)] ?? 0;
+}
+
+function parseOrder(msg: JsMsg): ConfirmedOrderMessage | null {
+  try {
+    const value = msg.json<Partial<ConfirmedOrderMessage>>();
+    if (
+      typeof value.orderId !== 'string' ||
+      !ORDER_ID.test(value.orderId) ||
+      typeof value.saleId !== 'string' ||
+      typeof value.customerId !== 'string' ||
+      !Number.isInteger(value.quantity) ||
+      !Number.isInteger(value.createdAt)
+    )
+      return null;
+    return value as ConfirmedOrderMessage;
+  } catch {
+    return null;
+  }
+}

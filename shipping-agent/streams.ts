@@ -1,0 +1,114 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import {
+  CUSTOMER_NOTIFICATIONS_WILDCARD,
+  NOTIFICATIONS_STREAM,
+  ORDERS_DEAD_LETTER_STREAM,
+  ORDERS_DEAD_WILDCARD,
+  ORDERS_STREAM,
+  SHIPPING_CONSUMER,
+} from '../engine/protocol/index.js';
+import type { AgentConfig } from './config.js';
+
+// What the agent needs in JetStream, created or brought in line at start with explicit settings:
+// the durable pull consumer `shipping` on ORDERS (the engine owns ORDERS itself), the dead-letter
+// stream, and the customer notifications stream.
+
+export const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3_600_000;
+export const NOTIFICATIONS_MAX_AGE_MS = 7 * 24 * 3_600_000;
+/** De-duplicates repeated notifications (`<orderId>:<status>`) within this window. */
+export const NOTIFICATIONS_DUPLICATE_WINDOW_MS = 24 * 3_600_000;
+export const SIDE_STREAM_BYTES_MAX = 256 * 1024 * 1024;
+/** How often to look again for ORDERS while the engine has not created it yet. */
+export const ORDERS_STREAM_POLL_MS = 500;
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  name: string,
+  settings: Parameters<JetStreamManager['streams']['add']>[0],
+): Promise<void> {
+  try {
+    await jsm.streams.info(name);
+    await jsm.streams.update(name, settings);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
+      throw error;
+    await jsm.streams.add({ ...settings, name });
+  }
+}
+
+export async function ensureAgentStreams(
+  jsm: JetStreamManager,
+  config: AgentConfig,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const common = {
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_bytes: SIDE_STREAM_BYTES_MAX,
+    num_replicas: 1,
+  };
+  await ensureStream(jsm, ORDERS_DEAD_LETTER_STREAM, {
+    ...common,
+    name: ORDERS_DEAD_LETTER_STREAM,
+    subjects: [ORDERS_DEAD_WILDCARD],
+    max_age: nanos(DEAD_LETTER_MAX_AGE_MS),
+    // Full means an operator has ignored thousands of failed shipments: refuse, don't forget.
+    discard: DiscardPolicy.New,
+  });
+  await ensureStream(jsm, NOTIFICATIONS_STREAM, {
+    ...common,
+    name: NOTIFICATIONS_STREAM,
+    subjects: [CUSTOMER_NOTIFICATIONS_WILDCARD],
+    max_age: nanos(NOTIFICATIONS_MAX_AGE_MS),
+    duplicate_window: nanos(NOTIFICATIONS_DUPLICATE_WINDOW_MS),
+  });
+
+  // ORDERS is the engine's: wait for it rather than create it with other settings.
+  for (let announced = false; ; announced = true) {
+    try {
+      await jsm.streams.info(ORDERS_STREAM);
+      break;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
+        throw error;
+      if (!announced) logger.info('waiting for the engine to create the ORDERS stream');
+      if (signal.aborted) throw new Error('stopped while waiting for ORDERS');
+      await new Promise((resolve) => setTimeout(resolve, ORDERS_STREAM_POLL_MS));
+    }
+  }
+  const consumer = {
+    durable_name: SHIPPING_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(config.ackWaitMs),
+    max_deliver: config.maxDeliver,
+    max_ack_pending: config.maxAckPending,
+  };
+  try {
+    await jsm.consumers.info(ORDERS_STREAM, SHIPPING_CONSUMER);
+    const { ack_wait, max_deliver, max_ack_pending } = consumer;
+    await jsm.consumers.update(ORDERS_STREAM, SHIPPING_CONSUMER, {
+      ack_wait,
+      max_deliver,
+      max_ack_pending,
+    });
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
+      throw error;
+    await jsm.consumers.add(ORDERS_STREAM, consumer);
+    logger.info({ consumer: SHIPPING_CONSUMER }, 'created the shipping consumer');
+  }
+}
