@@ -1,4 +1,4 @@
-import { type ConsumerMessages, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
@@ -20,6 +20,11 @@ import { ensureAgentStreams } from './streams.js';
 // The shipping agent: pulls confirmed orders from the durable consumer `shipping` (several agents
 // share it), works on up to SHIPPING_CONCURRENCY deliveries at once, and stops gracefully: no new
 // pulls, the deliveries in hand finish (their waits cut short), then out.
+
+/** A pull waits this long for messages before asking again (an idle agent's heartbeat). */
+export const FETCH_EXPIRES_MS = 5_000;
+/** Pause after a failed pull (NATS reconnecting, the consumer being recreated). */
+export const FETCH_RETRY_MS = 1_000;
 
 export interface RunningAgent {
   readonly metrics: AgentMetrics;
@@ -71,32 +76,52 @@ export async function startAgent(
   };
 
   const consumer = await js.consumers.get(ORDERS_STREAM, SHIPPING_CONSUMER);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: config.concurrency });
   let slotFreed: (() => void) | null = null;
   let allSettled: (() => void) | null = null;
+  let batch: ConsumerMessages | null = null;
 
+  function start(msg: JsMsg): void {
+    inflight += 1;
+    void deliver(msg, deps)
+      .then(
+        (outcome) => metrics.delivered(outcome, msg.info.deliveryCount),
+        (error: unknown) => {
+          // A bug, not a carrier problem: leave the message to be redelivered after ack_wait.
+          logger.error({ err: error, seq: msg.seq }, 'delivery failed unexpectedly');
+        },
+      )
+      .finally(() => {
+        inflight -= 1;
+        const freed = slotFreed;
+        slotFreed = null;
+        freed?.();
+        if (inflight === 0) allSettled?.();
+      });
+  }
+
+  // Pull only as many messages as there are free slots: a message waiting in a client-side
+  // buffer would keep its ack_wait running and come back to another agent as a duplicate.
   const loop = (async () => {
-    for await (const msg of messages) {
-      while (inflight >= config.concurrency)
+    while (!stopping.signal.aborted) {
+      if (inflight >= config.concurrency) {
         await new Promise<void>((resolve) => {
           slotFreed = resolve;
         });
-      inflight += 1;
-      void deliver(msg, deps)
-        .then(
-          (outcome) => metrics.delivered(outcome, msg.info.deliveryCount),
-          (error: unknown) => {
-            // A bug, not a carrier problem: leave the message to be redelivered after ack_wait.
-            logger.error({ err: error, seq: msg.seq }, 'delivery failed unexpectedly');
-          },
-        )
-        .finally(() => {
-          inflight -= 1;
-          const freed = slotFreed;
-          slotFreed = null;
-          freed?.();
-          if (inflight === 0) allSettled?.();
+        continue;
+      }
+      try {
+        batch = await consumer.fetch({
+          max_messages: config.concurrency - inflight,
+          expires: FETCH_EXPIRES_MS,
         });
+        for await (const msg of batch) start(msg);
+      } catch (error) {
+        if (stopping.signal.aborted) break;
+        logger.warn({ err: error }, 'pulling from ORDERS failed; retrying');
+        await deps.pause(FETCH_RETRY_MS);
+      } finally {
+        batch = null;
+      }
     }
   })();
   logger.info(
@@ -108,7 +133,8 @@ export async function startAgent(
     metrics,
     async stop() {
       stopping.abort();
-      await messages.close();
+      slotFreed?.();
+      await (batch as ConsumerMessages | null)?.close();
       await loop;
       if (inflight > 0)
         await new Promise<void>((resolve) => {

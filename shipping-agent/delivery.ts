@@ -144,9 +144,12 @@ async function deliverOrder(
     );
     if (changed) await deps.notifier.notify(delayed);
   }
+  // An open breaker pushes the next try past its reset, never earlier than the schedule: every
+  // redelivery counts toward max_deliver, and a flapping breaker must not use them up in seconds.
+  const scheduledMs = backoffFor(deps.backoffMs, msg.info.deliveryCount);
   const delayMs = attempt.breakerOpen
-    ? Math.max(deps.breaker.remainingOpenMs, deps.retryBaseMs)
-    : backoffFor(deps.backoffMs, msg.info.deliveryCount);
+    ? Math.max(deps.breaker.remainingOpenMs, scheduledMs)
+    : scheduledMs;
   msg.nak(delayMs);
   log.warn(
     { reason: attempt.reason, retryInMs: delayMs },

@@ -1,0 +1,134 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  type OrderStatus,
+  type OrderStatusMessage,
+  ordersStatusSubject,
+} from '../../engine/protocol/index.js';
+import { AgentProcess } from '../../scripts/lib/agent-process.js';
+import { CarrierProcess } from '../../scripts/lib/carrier-process.js';
+import { EngineClient } from '../../scripts/lib/engine-client.js';
+import type { EngineProcess } from '../../scripts/lib/engine-process.js';
+import type { NatsServerProcess } from '../../scripts/lib/nats-server.js';
+import { natsClient, startEngine, startNats, type Teardown, tempDir } from './nats.js';
+
+// The shipping path with real parts: a private nats-server, the engine, the fake carrier (a real
+// HTTP server) and shipping agent processes, with schedules shortened so a test takes seconds.
+
+/** Agent settings for tests: the production shape, with short waits. */
+export const FAST_AGENT_ENV: Readonly<Record<string, string>> = {
+  SHIPPING_ACK_WAIT_MS: '3000',
+  SHIPPING_MAX_DELIVER: '10',
+  SHIPPING_BACKOFF_MS: '200,300,500',
+  SHIPPING_CONCURRENCY: '64',
+  CARRIER_RETRY_BASE_MS: '20',
+  CARRIER_HEADERS_TIMEOUT_MS: '4000',
+  CARRIER_BODY_TIMEOUT_MS: '4000',
+  BREAKER_TIMEOUT_MS: '4500',
+  BREAKER_RESET_MS: '500',
+  BREAKER_VOLUME_THRESHOLD: '5',
+  BREAKER_WINDOW_MS: '2000',
+  SHUTDOWN_GRACE_MS: '10000',
+};
+
+export interface ShippingStack {
+  readonly nats: NatsServerProcess;
+  readonly nc: NatsConnection;
+  readonly engine: EngineProcess;
+  readonly carrier: CarrierProcess;
+  readonly client: EngineClient;
+  startAgent(env?: Readonly<Record<string, string>>): Promise<AgentProcess>;
+}
+
+export async function startShippingStack(
+  t: Teardown,
+  options: { sales: readonly string[]; carrierEnv?: Readonly<Record<string, string>> },
+): Promise<ShippingStack> {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const engine = await startEngine(t, {
+    natsUrl: nats.url,
+    walDir: await tempDir(t, 'wal'),
+    sales: options.sales,
+  });
+  const carrier = await CarrierProcess.start({ env: { CARRIER_PORT: '0', ...options.carrierEnv } });
+  t.teardown(() => carrier.kill());
+  return {
+    nats,
+    nc,
+    engine,
+    carrier,
+    client: new EngineClient(nc),
+    async startAgent(env = {}) {
+      const agent = await AgentProcess.start({
+        natsUrl: nats.url,
+        carrierUrl: carrier.url,
+        env: { ...FAST_AGENT_ENV, ...env },
+      });
+      t.teardown(() => agent.kill());
+      return agent;
+    },
+  };
+}
+
+/** Every status change of a sale, per order, as customers see them (`orders.status.<id>`). */
+export function followStatuses(nc: NatsConnection, saleId: string) {
+  const byOrder = new Map<string, OrderStatus[]>();
+  const waiters = new Set<{
+    done: () => boolean;
+    failed: () => string | undefined;
+    resolve: () => void;
+    reject: (error: Error) => void;
+  }>();
+  nc.subscribe(ordersStatusSubject(saleId), {
+    callback: (_e, msg) => {
+      for (const change of msg.json<OrderStatusMessage>().changes) {
+        const seen = byOrder.get(change.orderId) ?? [];
+        seen.push(change.status);
+        byOrder.set(change.orderId, seen);
+      }
+      for (const waiter of waiters) {
+        const failed = waiter.failed();
+        if (failed !== undefined) {
+          waiters.delete(waiter);
+          waiter.reject(new Error(`${failed} ended SHIPPING_FAILED`));
+        } else if (waiter.done()) {
+          waiters.delete(waiter);
+          waiter.resolve();
+        }
+      }
+    },
+  });
+  return {
+    byOrder,
+    /**
+     * Resolves once `orderIds` have all reached `status`; rejects at once if one of them fails
+     * instead (while waiting for another status), so a test fails fast rather than timing out.
+     */
+    until(orderIds: readonly string[], status: OrderStatus): Promise<void> {
+      const done = () => orderIds.every((id) => byOrder.get(id)?.includes(status) ?? false);
+      const failed = () =>
+        status === 'SHIPPING_FAILED'
+          ? undefined
+          : orderIds.find((id) => byOrder.get(id)?.at(-1) === 'SHIPPING_FAILED');
+      if (done()) return Promise.resolve();
+      return new Promise((resolve, reject) => waiters.add({ done, failed, resolve, reject }));
+    },
+  };
+}
+
+/** Places `count` orders of one unit from distinct customers; returns their ids. */
+export async function placeOrders(
+  client: EngineClient,
+  saleId: string,
+  count: number,
+  prefix = 'c',
+): Promise<string[]> {
+  const replies = await Promise.all(
+    Array.from({ length: count }, (_, i) => client.placeOrder(saleId, `${prefix}${i}`)),
+  );
+  return replies.map((reply) => {
+    if (!reply.ok || reply.kind !== 'order')
+      throw new Error(`order refused: ${JSON.stringify(reply)}`);
+    return reply.order.orderId;
+  });
+}

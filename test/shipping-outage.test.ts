@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { readDeadLetters } from '../scripts/lib/dead-letters.js';
+import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { followStatuses, placeOrders, startShippingStack } from './helpers/shipping.js';
+
+// The carrier goes down. For a while: the breaker opens (few calls while open), half-opens,
+// closes when the carrier is back, and every order ships. For longer than the whole redelivery
+// schedule: dead letters and SHIPPING_FAILED, then the replay command ships them.
+
+const run = promisify(execFile);
+const OUTAGE_LONG_MS = 600_000;
+const BREAKER_ORDERS = 100;
+const DEAD_ORDERS = 20;
+const HALF_OPEN_PROBES = 3;
+
+t.test('a short outage: the breaker opens, probes, closes; every order ships', async (t) => {
+  const stack = await startShippingStack(t, { sales: ['outage'] });
+  await stack.client.configureSale('outage', { stock: BREAKER_ORDERS, perCustomerLimit: 1 });
+  const statuses = followStatuses(stack.nc, 'outage');
+  await stack.nc.flush();
+  await stack.carrier.startOutage(OUTAGE_LONG_MS);
+  const agent = await stack.startAgent();
+
+  const orderIds = await placeOrders(stack.client, 'outage', BREAKER_ORDERS);
+  const halfOpens = () =>
+    agent.logs.filter((l) => l.msg.startsWith('carrier breaker half-open')).length;
+  // Counted from the first half-open on: calls sent just before the breaker opened have all
+  // reached the carrier by then.
+  await agent.waitForLog((line) => line.msg.startsWith('carrier breaker half-open'));
+  const callsWhenOpened = (await stack.carrier.stats()).calls;
+  for (let probe = 2; probe <= HALF_OPEN_PROBES + 1; probe += 1)
+    await agent.waitForLog(
+      (line) => line.msg.startsWith('carrier breaker half-open') && halfOpens() >= probe,
+    );
+  const callsWhileOpen = (await stack.carrier.stats()).calls - callsWhenOpened;
+  t.ok(
+    callsWhileOpen <= HALF_OPEN_PROBES + 1,
+    `${callsWhileOpen} carrier calls through ${HALF_OPEN_PROBES} open periods (one probe each)`,
+  );
+
+  await stack.carrier.endOutage();
+  await agent.waitForLog((line) => line.msg.startsWith('carrier breaker closed'));
+  await statuses.until(orderIds, 'SHIPPING_REQUESTED');
+  const stats = await stack.carrier.stats();
+  t.equal(stats.total, BREAKER_ORDERS, 'every order shipped once');
+  t.ok(
+    orderIds.every((id) => stats.byOrder[id] === 1),
+    'exactly one shipment per order',
+  );
+  t.ok(
+    orderIds.every((id) => statuses.byOrder.get(id)?.[1] === 'SHIPPING_DELAYED'),
+    'every customer was told "delayed" while the carrier was down',
+  );
+});
+
+t.test('a long outage: dead letters and SHIPPING_FAILED, then the replay ships', async (t) => {
+  const stack = await startShippingStack(t, { sales: ['dead'] });
+  await stack.client.configureSale('dead', { stock: DEAD_ORDERS, perCustomerLimit: 1 });
+  const statuses = followStatuses(stack.nc, 'dead');
+  await stack.nc.flush();
+  await stack.carrier.startOutage(OUTAGE_LONG_MS);
+  const agent = await stack.startAgent({ SHIPPING_MAX_DELIVER: '3', SHIPPING_BACKOFF_MS: '100' });
+
+  const orderIds = await placeOrders(stack.client, 'dead', DEAD_ORDERS);
+  await statuses.until(orderIds, 'SHIPPING_FAILED');
+  const letters = await readDeadLetters(stack.nc);
+  t.same(
+    letters.map((l) => l.orderId).sort(),
+    [...orderIds].sort(),
+    'every order is in the dead-letter stream',
+  );
+  t.ok(
+    letters.every((l) => l.deliveries === 3 && l.reason.length > 0),
+    'after its 3 deliveries',
+  );
+  t.equal(
+    agent.logs.filter((l) => l.msg.startsWith('shipment dead-lettered')).length,
+    DEAD_ORDERS,
+    'one operator-visible log line per dead letter',
+  );
+  const metrics = await fetch(`http://127.0.0.1:${await agent.metricsPort()}/metrics`);
+  t.match(
+    await metrics.text(),
+    /flashsale_shipping_deliveries_total\{outcome="dead_lettered"\} 20/,
+  );
+  t.equal((await stack.carrier.stats()).total, 0, 'nothing was shipped');
+
+  await stack.carrier.endOutage();
+  const replay = await run(
+    process.execPath,
+    [join(PROJECT_ROOT, 'dist/scripts/replay-dead-letters.js')],
+    {
+      env: { ...process.env, NATS_URL: stack.nats.url },
+    },
+  );
+  t.match(replay.stdout, /20 dead letter\(s\) put back for delivery/);
+  await statuses.until(orderIds, 'SHIPPING_REQUESTED');
+  const stats = await stack.carrier.stats();
+  t.ok(
+    orderIds.every((id) => stats.byOrder[id] === 1),
+    'after the replay, each order shipped exactly once',
+  );
+  t.same(await readDeadLetters(stack.nc), [], 'the dead-letter stream is empty');
+});
