@@ -1,6 +1,8 @@
 import { dirname, join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { JWT_SECRET_DEVELOPMENT } from '../gateway/config.js';
+import { AgentProcess } from './lib/agent-process.js';
+import { CarrierProcess } from './lib/carrier-process.js';
 import { EngineClient } from './lib/engine-client.js';
 import { EngineProcess } from './lib/engine-process.js';
 import { GatewayProcess } from './lib/gateway-process.js';
@@ -9,13 +11,15 @@ import { mintToken } from './lib/tokens.js';
 
 // `npm start`: the whole stack that exists so far on one machine. Uses the NATS at NATS_URL when
 // one answers, else starts a local `nats-server -js` with its store beside WAL_DIR; runs the
-// engine and two gateways (PORT, PORT+1); creates the demo sale on first run; prints the live
-// page's address with a demo customer's token. Ctrl-C stops everything cleanly, and
+// engine, two gateways (PORT, PORT+1), the shipping agent and a fake carrier; creates the demo
+// sale on first run; prints the live page's address with a demo customer's token. Ctrl-C stops everything cleanly, and
 // the data survives a restart as long as WAL_DIR is kept.
 
 const NATS_PROBE_TIMEOUT_MS = 1_000;
 const ENGINE_METRICS_PORT_DEFAULT = 9464;
 const GATEWAY_PORT_DEFAULT = 3000;
+const CARRIER_PORT_DEFAULT = 4000;
+const AGENT_METRICS_PORT_DEFAULT = 9465;
 const gatewayCount = Number(process.env.GATEWAYS ?? 2);
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const walDir = resolve(process.env.WAL_DIR ?? './data/wal');
@@ -65,6 +69,25 @@ const engine = await EngineProcess.start({
 });
 console.log(`engine serving ${sales.join(', ')} (pid ${engine.pid}, WAL ${walDir})`);
 console.log(`engine metrics: http://127.0.0.1:${await engine.metricsPort()}/metrics`);
+
+// The fake carrier stands in for the real one: CARRIER_FAILURE_RATE, CARRIER_LATENCY_MS_MAX, …
+// (see the README) make it misbehave, so the live page shows delays and retries.
+const carrier = await CarrierProcess.start({
+  ownProcessGroup: true,
+  env: {
+    CARRIER_PORT: process.env.CARRIER_PORT ?? String(CARRIER_PORT_DEFAULT),
+    CARRIER_HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  },
+});
+console.log(`fake carrier: ${carrier.url} (pid ${carrier.pid})`);
+const agent = await AgentProcess.start({
+  natsUrl,
+  carrierUrl: process.env.CARRIER_URL ?? carrier.url,
+  ownProcessGroup: true,
+  env: { AGENT_METRICS_PORT: process.env.AGENT_METRICS_PORT ?? String(AGENT_METRICS_PORT_DEFAULT) },
+});
+console.log(`shipping agent pulling (pid ${agent.pid}, metrics :${await agent.metricsPort()})`);
 
 const jwtSecret = process.env.JWT_SECRET ?? JWT_SECRET_DEVELOPMENT;
 const firstPort = Number(process.env.PORT ?? GATEWAY_PORT_DEFAULT);
@@ -118,7 +141,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     console.log('stopping…');
     // Gateways first (they finish their requests), then the engine (it flushes), then NATS.
     await Promise.all(gateways.map((gateway) => gateway.kill('SIGTERM')));
+    await agent.kill('SIGTERM');
     await engine.kill('SIGTERM');
+    await carrier.kill('SIGTERM');
     await nc.drain();
     await server?.stop();
     process.exit(0);
@@ -126,6 +151,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 const exited = await Promise.race([
   engine.exited.then((how) => ({ who: 'engine', ...how })),
+  agent.exited.then((how) => ({ who: 'shipping agent', ...how })),
+  carrier.exited.then((how) => ({ who: 'fake carrier', ...how })),
   ...gateways.map((gateway, i) =>
     gateway.exited.then((how) => ({ who: `gateway ${i + 1}`, ...how })),
   ),
@@ -133,7 +160,9 @@ const exited = await Promise.race([
 if (!stopping) {
   console.error(`${exited.who} exited unexpectedly (${exited.code ?? exited.signal})`);
   await Promise.all(gateways.map((gateway) => gateway.kill('SIGTERM')));
+  await agent.kill('SIGTERM');
   await engine.kill('SIGTERM');
+  await carrier.kill('SIGTERM');
   await server?.stop();
   process.exit(1);
 }
