@@ -12,6 +12,7 @@ const SHARED_ORDERS = 300;
 const STALLED_ORDERS = 200;
 const STALL_WAIT_MS = 10_000;
 const STALL_POLL_MS = 20;
+const GRACEFUL_ORDERS = 200;
 
 t.test(
   'SIGKILL mid-delivery, round after round: nothing lost, nothing shipped twice',
@@ -93,4 +94,37 @@ t.test('orders are accepted while every carrier call hangs', async (t) => {
   const stats = await stack.carrier.stats();
   t.ok(stats.inFlight > 0, `while ${stats.inFlight} carrier calls were still hanging`);
   t.equal(stats.total, 0, 'and not one shipment had been made');
+});
+
+t.test('SIGTERM: the agent finishes the deliveries in hand and exits 0', async (t) => {
+  const stack = await startShippingStack(t, {
+    sales: ['term'],
+    carrierEnv: { CARRIER_LATENCY_MS_MAX: '300' },
+  });
+  await stack.client.configureSale('term', { stock: GRACEFUL_ORDERS, perCustomerLimit: 1 });
+  const statuses = followStatuses(stack.nc, 'term');
+  await stack.nc.flush();
+  const orderIds = await placeOrders(stack.client, 'term', GRACEFUL_ORDERS);
+  const agent = await stack.startAgent();
+  await agent.waitForLog(() => agent.logs.some((l) => l.msg === 'shipment requested'));
+  await agent.kill('SIGTERM');
+  t.same(await agent.exited, { code: 0, signal: null }, 'exit code 0');
+  t.ok(
+    agent.logs.some((l) => l.msg === 'shipping agent stopped'),
+    'after saying it stopped',
+  );
+  t.same(
+    agent.logs.filter((l) => l.level >= 50).map((l) => l.msg),
+    [],
+    'no errors on the way out',
+  );
+
+  await stack.startAgent();
+  await statuses.until(orderIds, 'SHIPPING_REQUESTED');
+  const stats = await stack.carrier.stats();
+  t.same(
+    orderIds.filter((id) => stats.byOrder[id] !== 1),
+    [],
+    'a second agent finished the rest; each order shipped exactly once',
+  );
 });
