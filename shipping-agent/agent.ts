@@ -13,6 +13,7 @@ import { CarrierClient } from './carrier-client.js';
 import type { AgentConfig } from './config.js';
 import { type DeliveryDeps, deliver } from './delivery.js';
 import { EngineReports } from './engine-reports.js';
+import { watchMaxDeliveries } from './max-deliveries.js';
 import { AgentMetrics } from './metrics.js';
 import { CustomerNotifier } from './notifications.js';
 import { ensureAgentStreams } from './streams.js';
@@ -62,6 +63,7 @@ export async function startAgent(
     attempts: config.carrier.attempts,
     retryBaseMs: config.carrier.retryBaseMs,
     maxDeliver: config.maxDeliver,
+    ackWaitMs: config.ackWaitMs,
     backoffMs: config.backoffMs,
     stopping: () => stopping.signal.aborted,
     pause: (ms) =>
@@ -75,6 +77,7 @@ export async function startAgent(
       }),
   };
 
+  const advisories = watchMaxDeliveries(nc, jsm, deps, logger);
   const consumer = await js.consumers.get(ORDERS_STREAM, SHIPPING_CONSUMER);
   let slotFreed: (() => void) | null = null;
   let allSettled: (() => void) | null = null;
@@ -140,6 +143,7 @@ export async function startAgent(
         await new Promise<void>((resolve) => {
           allSettled = resolve;
         });
+      advisories.unsubscribe();
       breaker.shutdown();
       await carrier.close();
     },

@@ -51,6 +51,7 @@ export interface DeliveryDeps {
   readonly attempts: number;
   readonly retryBaseMs: number;
   readonly maxDeliver: number;
+  readonly ackWaitMs: number;
   readonly backoffMs: readonly number[];
   /** Resolves after `ms` unless the agent stops first (then at once). */
   readonly pause: (ms: number) => Promise<void>;
@@ -66,6 +67,9 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
     return 'invalid';
   }
   const log = deps.logger.child({ orderId: order.orderId, delivery: msg.info.deliveryCount });
+  // A carrier call may outlast ack_wait: tell JetStream the message is still being worked on, or
+  // it would hand it to another agent meanwhile.
+  const heartbeat = setInterval(() => msg.working(), deps.ackWaitMs / 2);
   try {
     return await deliverOrder(msg, order, deps, log);
   } catch (error) {
@@ -77,10 +81,12 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
     }
     // No redelivery will come: keep the order where an operator sees and replays it.
     const reason = `engine unavailable: ${(error as Error).message}`;
-    await deps.deadLetter(deadLetterOf(order, msg, reason), deadLetterId(order, msg));
+    await deps.deadLetter(deadLetterOf(order, msg, reason), deadLetterId(order, msg.seq));
     msg.term('dead-lettered');
     log.error({ reason }, 'shipment dead-lettered: operator action needed');
     return 'dead_lettered';
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
@@ -117,7 +123,7 @@ async function deliverOrder(
   }
 
   if (msg.info.deliveryCount >= deps.maxDeliver) {
-    await deps.deadLetter(deadLetterOf(order, msg, attempt.reason), deadLetterId(order, msg));
+    await deps.deadLetter(deadLetterOf(order, msg, attempt.reason), deadLetterId(order, msg.seq));
     const { order: failed, changed } = await deps.engine.report(order.orderId, 'SHIPPING_FAILED', {
       message: 'The carrier could not take the shipment; our team will arrange it.',
     });
@@ -181,7 +187,6 @@ async function callCarrier(
       reason = (error as Error).message;
     }
     if (attempt < deps.attempts) {
-      msg.working(); // still ours: don't let ack_wait hand it to another agent meanwhile
       const delayMs = deps.retryBaseMs * 2 ** (attempt - 1);
       await deps.pause(delayMs + Math.random() * delayMs * RETRY_JITTER_FRACTION);
     }
@@ -189,18 +194,23 @@ async function callCarrier(
   return { reason, breakerOpen: deps.breaker.state === 'open' };
 }
 
-function deadLetterOf(order: ConfirmedOrderMessage, msg: JsMsg, reason: string): DeadLetterMessage {
+export function deadLetterOf(
+  order: ConfirmedOrderMessage,
+  msg: { info: { deliveryCount: number } },
+  reason: string,
+): DeadLetterMessage {
   return { ...order, deliveries: msg.info.deliveryCount, reason, at: Date.now() };
 }
 
 /** One dead letter per message of ORDERS (a replay is a new message, so it may dead-letter again). */
-const deadLetterId = (order: ConfirmedOrderMessage, msg: JsMsg) => `${order.orderId}:${msg.seq}`;
+export const deadLetterId = (order: ConfirmedOrderMessage, streamSeq: number) =>
+  `${order.orderId}:${streamSeq}`;
 
 export function backoffFor(scheduleMs: readonly number[], deliveryCount: number): number {
   return scheduleMs[Math.min(deliveryCount - 1, scheduleMs.length - 1)] ?? 0;
 }
 
-function parseOrder(msg: JsMsg): ConfirmedOrderMessage | null {
+export function parseOrder(msg: { json<T>(): T }): ConfirmedOrderMessage | null {
   try {
     const value = msg.json<Partial<ConfirmedOrderMessage>>();
     if (
