@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -250,13 +250,19 @@ t.test("the image's HEALTHCHECK command answers by the URL's status", async (t) 
 async function engineAfterLock(
   t: Teardown,
   lock: { pid: 'self' | number; host: string },
-): Promise<{ lockLeft: boolean; stderr: string }> {
-  const walDir = await tempDir(t, 'entrypoint-wal');
+): Promise<{ lockLeft: boolean; stderr: string; healthUrl: string }> {
+  const dir = await tempDir(t, 'entrypoint');
+  const walDir = join(dir, 'wal');
+  mkdirSync(walDir);
   const lockFile = join(walDir, 'wal.lock');
+  // The entrypoint as the image has it, but writing its health URL here rather than to /tmp.
+  const urlFile = join(dir, 'health-url');
+  const entrypoint = join(dir, 'entrypoint.sh');
+  writeFileSync(entrypoint, entrypointText.replace(`=${healthUrlFile}\n`, `=${urlFile}\n`));
   const pid = lock.pid === 'self' ? '$$' : String(lock.pid);
   const script =
     `printf '{"pid":%s,"hostname":"%s","startedAt":"2020-01-01T00:00:00.000Z"}\\n' ${pid} "$LOCK_HOST" > "$WAL_DIR/wal.lock"; ` +
-    `exec /bin/sh ${ENTRYPOINT} engine`;
+    `exec /bin/sh ${entrypoint} engine`;
   const child = spawn('/bin/sh', ['-c', script], {
     cwd: ROOT,
     env: {
@@ -298,7 +304,7 @@ async function engineAfterLock(
   });
   const lockLeft = existsSync(lockFile);
   child.kill('SIGKILL');
-  return { lockLeft, stderr };
+  return { lockLeft, stderr, healthUrl: readFileSync(urlFile, 'utf8').trim() };
 }
 
 t.test('entrypoint: only a lock naming this very pid on this host is removed', async (t) => {
@@ -311,6 +317,7 @@ t.test('entrypoint: only a lock naming this very pid on this host is removed', a
   t.notOk(own.lockLeft, "a lock naming the engine's own pid here is stale: removed");
   t.match(own.stderr, /removed .*wal\.lock/, 'and the removal is logged');
   t.ok(live.lockLeft, 'a lock naming another live pid here stays (the engine judges it)');
+  t.equal(own.healthUrl, 'http://127.0.0.1:0/metrics', 'the engine role wrote its health URL');
   t.ok(elsewhere.lockLeft, 'a lock naming another host stays');
 });
 
