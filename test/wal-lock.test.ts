@@ -68,6 +68,22 @@ t.test('the same process cannot open a directory twice; close releases it', asyn
   await second.wal.close();
 });
 
+t.test('a lock left by an earlier process with our pid (a container) is taken over', async (t) => {
+  // In a container the engine is always pid 1: after a crash, the restarted engine meets a lock
+  // naming its own, live, pid. Its start time, before this process began, gives it away.
+  const dir = t.testdir();
+  const before = new Date(performance.timeOrigin - 60_000).toISOString();
+  await writeFile(
+    lockFile(dir),
+    JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: before }),
+  );
+  const opened = await openLogged(dir);
+  t.equal(opened.wal.lastLsn, 0, 'opened');
+  const lock = JSON.parse(await readFile(lockFile(dir), 'utf8')) as { startedAt: string };
+  t.ok(Date.parse(lock.startedAt) >= performance.timeOrigin, 'and the lock is now ours');
+  await opened.wal.close();
+});
+
 t.test('an unreadable lock file stops open with a clear message', async (t) => {
   const dir = t.testdir();
   await writeFile(lockFile(dir), '{"pid":');

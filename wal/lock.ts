@@ -106,12 +106,22 @@ function refuseIfLive(dir: string, path: string, owner: LockOwner): void {
       `WAL directory ${dir} is locked by pid ${owner.pid} on host ${owner.hostname} (since ${owner.startedAt}); its liveness can't be checked from here. If that process is gone, remove ${path} by hand`,
     );
   }
-  if (isAlive(owner.pid)) {
+  if (isAlive(owner.pid) && !isEarlierLifeOfThisPid(owner)) {
     throw new WalLockedError(
       owner.pid,
       `WAL directory ${dir} is locked by live pid ${owner.pid} on this host (since ${owner.startedAt}); only one process may write it (if that pid is not a WAL writer, it was reused: remove ${path} by hand)`,
     );
   }
+}
+
+/**
+ * Our own pid, written before this process started: a previous process that had the same pid.
+ * In a container the engine is always pid 1, so after a crash the restarted engine finds "its"
+ * pid alive; the lock's start time tells the two lives apart. (A second open within this very
+ * process is still refused: its lock is younger than the process.)
+ */
+function isEarlierLifeOfThisPid(owner: LockOwner): boolean {
+  return owner.pid === process.pid && Date.parse(owner.startedAt) < performance.timeOrigin;
 }
 
 function isAlive(pid: number): boolean {
