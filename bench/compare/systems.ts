@@ -1,0 +1,152 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EngineProcess } from '../../scripts/lib/engine-process.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+import { NatsServerProcess } from '../../scripts/lib/nats-server.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { ConventionalProcess } from '../conventional/conventional-process.js';
+import { benchRedisUrl, deleteKeysWithPrefix } from '../conventional/redis-connection.js';
+import { createScratchDatabase, type ScratchDatabase } from '../conventional/scratch-database.js';
+import { type ProcessGroup, pidsWhere } from './cpu-usage.js';
+
+// The two systems under test, each behind one HTTP process on this machine:
+//   ours: a private nats-server -js, one engine (WAL in a temporary directory), one gateway;
+//   conventional: its server over a scratch PostgreSQL database and a private Redis key prefix.
+// `stop` takes everything down and removes the directory, the database and the keys.
+
+/**
+ * Our gateway's defences would answer part of the load with fast refusals that are not the path
+ * being compared: the per-customer rate limit (a bench customer sends hundreds of orders a
+ * second), load shedding on event-loop lag, and the cap on requests in flight to the engine.
+ */
+const GATEWAY_BENCH_ENV = {
+  RATE_LIMIT_MAX: '1000000',
+  EVENT_LOOP_DELAY_MS_MAX: '60000',
+  ENGINE_INFLIGHT_MAX: '1000000',
+  // Two log lines per request would be parsed by this process, which also generates the load.
+  LOG_LEVEL: 'warn',
+};
+const READY_WAIT_MS_MAX = 30_000;
+const READY_POLL_MS = 100;
+
+export interface SystemUnderTest {
+  readonly name: 'ours' | 'conventional';
+  readonly url: string;
+  /** Its processes, by role, for the CPU accounting (the load generator included). */
+  readonly processes: readonly ProcessGroup[];
+}
+
+const pidOf = (child: { readonly pid: number | undefined }) => () =>
+  child.pid === undefined ? [] : [child.pid];
+const isPostgresBackground = (line: string): boolean =>
+  /^postgres: .*(walwriter|checkpointer|background writer)/.test(line);
+const loadGenerator: ProcessGroup = { name: 'load generator', pids: () => [process.pid] };
+
+export interface Systems {
+  readonly ours: SystemUnderTest;
+  readonly conventional: SystemUnderTest;
+  stop(): Promise<void>;
+}
+
+/** A gateway logging warnings only: ready when GET /health/ready says so, not by its log. */
+async function startGateway(natsUrl: string, jwtSecret: string): Promise<[ServiceProcess, string]> {
+  const port = await freePort();
+  const gateway = new ServiceProcess({
+    main: 'gateway/main.js',
+    env: {
+      NATS_URL: natsUrl,
+      JWT_SECRET: jwtSecret,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...GATEWAY_BENCH_ENV,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + READY_WAIT_MS_MAX;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/health/ready`)).ok) return [gateway, url];
+    } catch {
+      // Not listening yet.
+    }
+    await delay(READY_POLL_MS);
+  }
+  await gateway.kill();
+  throw new Error(`our gateway was not ready after ${READY_WAIT_MS_MAX} ms`);
+}
+
+export async function startSystems(jwtSecret: string, sales: readonly string[]): Promise<Systems> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    })();
+    return stopped;
+  };
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-compare-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats') });
+    cleanups.push(() => nats.stop());
+    const engine = await EngineProcess.start({
+      natsUrl: nats.url,
+      walDir: join(dir, 'wal'),
+      sales,
+    });
+    cleanups.push(() => engine.kill('SIGTERM'));
+    const [gateway, oursUrl] = await startGateway(nats.url, jwtSecret);
+    cleanups.push(() => gateway.kill('SIGTERM'));
+
+    const database: ScratchDatabase = await createScratchDatabase();
+    cleanups.push(() => database.drop());
+    const redisUrl = benchRedisUrl();
+    const redisKeyPrefix = database.name;
+    cleanups.push(() => deleteKeysWithPrefix(redisUrl, redisKeyPrefix));
+    const conventional = await ConventionalProcess.start({
+      jwtSecret,
+      databaseUrl: database.url,
+      redisUrl,
+      redisKeyPrefix,
+    });
+    cleanups.push(() => conventional.kill('SIGTERM'));
+    return {
+      ours: {
+        name: 'ours',
+        url: oursUrl,
+        processes: [
+          { name: 'gateway', pids: pidOf(gateway) },
+          { name: 'engine', pids: pidOf(engine) },
+          { name: 'nats-server', pids: pidOf(nats) },
+          loadGenerator,
+        ],
+      },
+      conventional: {
+        name: 'conventional',
+        url: conventional.url,
+        processes: [
+          { name: 'conventional server', pids: pidOf(conventional) },
+          // A backend's title names its database, which is this run's own.
+          {
+            name: 'PostgreSQL backends',
+            pids: () =>
+              pidsWhere((line) => line.startsWith('postgres:') && line.includes(database.name)),
+          },
+          // Shared with anything else using this server, like Redis below.
+          { name: 'PostgreSQL WAL writer etc.', pids: () => pidsWhere(isPostgresBackground) },
+          {
+            name: 'redis-server',
+            pids: () => pidsWhere((line) => line.startsWith('redis-server')),
+          },
+          loadGenerator,
+        ],
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
