@@ -63,7 +63,7 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
   const order = parseOrder(msg);
   if (order === null) {
     deps.logger.error({ seq: msg.seq, subject: msg.subject }, 'not an order message; dropped');
-    msg.term('not an order');
+    msg.term();
     return 'invalid';
   }
   const log = deps.logger.child({ orderId: order.orderId, delivery: msg.info.deliveryCount });
@@ -80,11 +80,7 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
       return 'engine_unavailable';
     }
     // No redelivery will come: keep the order where an operator sees and replays it.
-    const reason = `engine unavailable: ${(error as Error).message}`;
-    await deps.deadLetter(deadLetterOf(order, msg, reason), deadLetterId(order, msg.seq));
-    msg.term('dead-lettered');
-    log.error({ reason }, 'shipment dead-lettered: operator action needed');
-    return 'dead_lettered';
+    return deadLetter(msg, order, `engine unavailable: ${(error as Error).message}`, deps, log);
   } finally {
     clearInterval(heartbeat);
   }
@@ -99,7 +95,7 @@ async function deliverOrder(
   const current = await deps.engine.order(order.orderId);
   if (current === null) {
     log.error('the engine does not know this order; dropped');
-    msg.term('unknown order');
+    msg.term();
     return 'unknown_order';
   }
   if (current.trackingId !== null) {
@@ -109,7 +105,7 @@ async function deliverOrder(
   if (current.status === 'CONFIRMED' && msg.info.deliveryCount === 1)
     await deps.notifier.notify(current);
 
-  const attempt = await callCarrier(msg, order, deps);
+  const attempt = await callCarrier(order, deps);
   if ('shipment' in attempt) {
     const { order: shipped, changed } = await deps.engine.report(
       order.orderId,
@@ -122,19 +118,8 @@ async function deliverOrder(
     return 'shipped';
   }
 
-  if (msg.info.deliveryCount >= deps.maxDeliver) {
-    await deps.deadLetter(deadLetterOf(order, msg, attempt.reason), deadLetterId(order, msg.seq));
-    const { order: failed, changed } = await deps.engine.report(order.orderId, 'SHIPPING_FAILED', {
-      message: 'The carrier could not take the shipment; our team will arrange it.',
-    });
-    if (changed) await deps.notifier.notify(failed);
-    msg.term('dead-lettered');
-    log.error(
-      { deliveries: msg.info.deliveryCount, reason: attempt.reason },
-      'shipment dead-lettered: operator action needed (npm run replay-dead-letters)',
-    );
-    return 'dead_lettered';
-  }
+  if (msg.info.deliveryCount >= deps.maxDeliver)
+    return deadLetter(msg, order, attempt.reason, deps, log);
 
   if (deps.stopping()) {
     // Not the carrier's fault: hand it straight back for another agent, no "delayed" notice.
@@ -164,14 +149,50 @@ async function deliverOrder(
   return attempt.breakerOpen ? 'breaker_open' : 'delayed';
 }
 
+/**
+ * The last delivery failed: the order goes to the dead-letter stream and becomes SHIPPING_FAILED.
+ * No redelivery will come to finish the job, so the status report is retried (the message kept
+ * with heartbeats) until the engine takes it or the agent stops; a stop leaves it to the
+ * MAX_DELIVERIES advisory that JetStream then sends (max-deliveries.ts).
+ */
+async function deadLetter(
+  msg: JsMsg,
+  order: ConfirmedOrderMessage,
+  reason: string,
+  deps: DeliveryDeps,
+  log: Logger,
+): Promise<DeliveryOutcome> {
+  await deps.deadLetter(deadLetterOf(order, msg, reason), deadLetterId(order, msg.seq));
+  for (;;) {
+    try {
+      const { order: failed, changed } = await deps.engine.report(
+        order.orderId,
+        'SHIPPING_FAILED',
+        { message: 'The carrier could not take the shipment; our team will arrange it.' },
+      );
+      if (changed) await deps.notifier.notify(failed);
+      break;
+    } catch (error) {
+      if (deps.stopping()) {
+        log.error({ err: error }, 'dead-lettered, but SHIPPING_FAILED not recorded yet');
+        return 'dead_lettered'; // not termed: JetStream's advisory will finish it
+      }
+      await deps.pause(ENGINE_RETRY_DELAY_MS);
+    }
+  }
+  // A bare term: nats-server 2.9 ignores a term with a reason (the message would come back).
+  msg.term();
+  log.error(
+    { deliveries: msg.info.deliveryCount, reason },
+    'shipment dead-lettered: operator action needed (npm run replay-dead-letters)',
+  );
+  return 'dead_lettered';
+}
+
 type Attempt = { shipment: Shipment } | { reason: string; breakerOpen: boolean };
 
 /** Up to `attempts` carrier calls with exponential backoff and jitter, unless the breaker opens. */
-async function callCarrier(
-  msg: JsMsg,
-  order: ConfirmedOrderMessage,
-  deps: DeliveryDeps,
-): Promise<Attempt> {
+async function callCarrier(order: ConfirmedOrderMessage, deps: DeliveryDeps): Promise<Attempt> {
   let reason = 'no attempt';
   for (let attempt = 1; attempt <= deps.attempts && !deps.stopping(); attempt += 1) {
     if (deps.breaker.state === 'open') return { reason: 'carrier breaker open', breakerOpen: true };
