@@ -5,7 +5,13 @@ import { runForDuration } from './compare/closed-loop.js';
 import { Customers } from './compare/customers.js';
 import { type CompareOptions, parseCompareOptions, USAGE } from './compare/options.js';
 import { placeOrder } from './compare/order-client.js';
-import { comparisonRows, printComparison, printCpu } from './compare/report.js';
+import {
+  comparisonRows,
+  printAudits,
+  printComparison,
+  printCpu,
+  printGoals,
+} from './compare/report.js';
 import { createSale, type RunResult, runBurst, runSteady } from './compare/scenarios.js';
 import { type Systems, type SystemUnderTest, startSystems } from './compare/systems.js';
 
@@ -23,8 +29,6 @@ const SALES = { warmUp: 'compare-warm-up', burst: 'compare-burst', steady: 'comp
 const OPEN_ENDED_SALE = { stock: 1_000_000_000, perCustomerLimit: 1_000_000 };
 /** Clients of the warm-up each system gets before the burst. */
 const WARM_UP_CLIENTS = 64;
-/** Goals from the issue. */
-const STEADY_RATIO_GOAL = 10;
 
 async function bothSystems(
   systems: Systems,
@@ -108,31 +112,14 @@ async function compare(systems: Systems, options: CompareOptions): Promise<boole
   );
 
   printCpu(steady);
-  console.log("\nAudit (through each system's own HTTP API):");
-  for (const [what, pair] of [
-    ['burst', burst],
-    ['steady', steady],
-  ] as const)
-    for (const [name, result] of Object.entries(pair))
-      for (const line of result.audit.lines)
-        console.log(`  ${result.audit.ok ? 'ok    ' : 'BROKEN'} ${what}, ${name}: ${line}`);
-
+  printAudits({ burst, steady });
   // Both systems share this machine's cores with the generator: anything else running skews the
   // absolute figures, so the run says how busy the machine was.
   console.log(
-    `\nLoad average (1 min) at the start: ${loadAtStart.toFixed(2)}, at the end: ${loadavg()[0]!.toFixed(2)}`,
+    `\nLoad average (1 min) at the start: ${loadAtStart.toFixed(2)}, ` +
+      `at the end: ${loadavg()[0]!.toFixed(2)}`,
   );
-  const steadyRatio = steady.ours.acceptedPerSecond / steady.conventional.acceptedPerSecond;
-  const p99Lower = burst.ours.p99Ms < burst.conventional.p99Ms;
-  console.log('\nGoals:');
-  console.log(
-    `  ${steadyRatio >= STEADY_RATIO_GOAL ? 'met   ' : 'MISSED'} steady accepted orders/s ≥ ` +
-      `${STEADY_RATIO_GOAL}x the conventional design's: ${steadyRatio.toFixed(2)}x`,
-  );
-  console.log(
-    `  ${p99Lower ? 'met   ' : 'MISSED'} lower p99 in the burst: ${burst.ours.p99Ms.toFixed(1)} ms ` +
-      `vs ${burst.conventional.p99Ms.toFixed(1)} ms`,
-  );
+  printGoals(burst, steady);
   return [burst.ours, burst.conventional, steady.ours, steady.conventional].every(
     (r) => r.audit.ok,
   );

@@ -87,7 +87,8 @@ export async function auditRun(input: AuditInput): Promise<AuditResult> {
     problems.length === 0
       ? [
           `sold ${sold} ≤ stock ${stock}, = ${tally.acceptedUnits} units acknowledged`,
-          `${buyers.length} buyers read back: at most ${largest} units each (cap ${perCustomerLimit}), every acknowledged order listed`,
+          `${buyers.length} buyers read back: at most ${largest} units each ` +
+            `(cap ${perCustomerLimit}), every acknowledged order listed`,
         ]
       : problems.slice(0, PROBLEMS_LISTED_MAX);
   if (problems.length > PROBLEMS_LISTED_MAX)

@@ -1,8 +1,16 @@
 import type { RunResult } from './scenarios.js';
 
-// The side-by-side table of bench:compare: one row per figure, ours and the conventional
-// design's from the same run, and their ratio ours/conventional (above 1 is more of it: good
-// for orders/s, bad for latency).
+// What bench:compare prints: the side-by-side table (one row per figure, ours and the
+// conventional design's from the same run, and their ratio ours/conventional — above 1 is more
+// of it: good for orders/s, bad for latency), the CPU each spent, the audits and the goals.
+
+/** Goal from the issue: our accepted orders/s in the steady run, as a multiple of theirs. */
+const STEADY_RATIO_GOAL = 10;
+
+interface Pair {
+  readonly ours: RunResult;
+  readonly conventional: RunResult;
+}
 
 type Cell = number | string;
 
@@ -43,8 +51,8 @@ function outcomeRows(scenario: string, ours: RunResult, conventional: RunResult)
 const verdict = (result: RunResult): string => (result.audit.ok ? 'ok' : 'BROKEN');
 
 export function comparisonRows(
-  burst: { ours: RunResult; conventional: RunResult; stock: number; cap: number },
-  steady: { ours: RunResult; conventional: RunResult },
+  burst: Pair & { readonly stock: number; readonly cap: number },
+  steady: Pair,
 ): Row[] {
   const b = burst;
   const s = steady;
@@ -129,8 +137,10 @@ export function printComparison(title: string, rows: readonly Row[]): void {
     ratioOf(row),
   ]);
   const widths = header.map((cell, i) => Math.max(cell.length, ...lines.map((l) => l[i]!.length)));
-  const render = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
+  // Figures left-aligned, numbers right-aligned, as the separator row tells Markdown too.
+  const align = (cell: string, i: number): string =>
+    i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!);
+  const render = (cells: readonly string[]): string => `| ${cells.map(align).join(' | ')} |`;
   console.log(`\n### ${title}\n`);
   console.log(render(header));
   console.log(
@@ -140,7 +150,7 @@ export function printComparison(title: string, rows: readonly Row[]): void {
 }
 
 /** Where each system's CPU went in the steady window, per accepted order and per core. */
-export function printCpu(results: Readonly<Record<string, RunResult>>): void {
+export function printCpu(results: Pair): void {
   console.log(
     '\nCPU in the steady window (user + system; per accepted order, and share of one core):',
   );
@@ -156,4 +166,28 @@ export function printCpu(results: Readonly<Record<string, RunResult>>): void {
       `  ${name}: ${parts.join(', ')}; all cores ${Math.round(cpu.machineBusyShare * 100)}% busy`,
     );
   }
+}
+
+export function printAudits(runs: Readonly<Record<'burst' | 'steady', Pair>>): void {
+  console.log("\nAudit (through each system's own HTTP API):");
+  for (const [what, pair] of Object.entries(runs))
+    for (const [name, result] of Object.entries(pair))
+      for (const line of result.audit.lines)
+        console.log(`  ${result.audit.ok ? 'ok    ' : 'BROKEN'} ${what}, ${name}: ${line}`);
+}
+
+/** The issue's goals, met or missed; a miss is reported, not an error. */
+export function printGoals(burst: Pair, steady: Pair): void {
+  const steadyRatio = steady.ours.acceptedPerSecond / steady.conventional.acceptedPerSecond;
+  const p99Lower = burst.ours.p99Ms < burst.conventional.p99Ms;
+  const verdict = (met: boolean): string => (met ? 'met   ' : 'MISSED');
+  console.log('\nGoals:');
+  console.log(
+    `  ${verdict(steadyRatio >= STEADY_RATIO_GOAL)} steady accepted orders/s ≥ ` +
+      `${STEADY_RATIO_GOAL}x the conventional design's: ${steadyRatio.toFixed(2)}x`,
+  );
+  console.log(
+    `  ${verdict(p99Lower)} lower p99 in the burst: ${burst.ours.p99Ms.toFixed(1)} ms vs ` +
+      `${burst.conventional.p99Ms.toFixed(1)} ms`,
+  );
 }

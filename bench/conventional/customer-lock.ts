@@ -16,10 +16,13 @@ const LOCK_RETRY_DELAY_MS_MAX = 10;
  * Time kept in hand before the TTL: a holder commits only while its lock still has this much
  * left (Redlock's validity check), so a commit can't run on after the lock has expired.
  */
-const LOCK_VALIDITY_MARGIN_MS = 500;
+export const LOCK_VALIDITY_MARGIN_MS = 500;
 
-const RELEASE_SCRIPT =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const RELEASE_SCRIPT = [
+  "if redis.call('get', KEYS[1]) == ARGV[1] then",
+  "  return redis.call('del', KEYS[1])",
+  'else return 0 end',
+].join('\n');
 
 export interface HeldLock {
   /** True while the lock has at least the validity margin left before it expires. */

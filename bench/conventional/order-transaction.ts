@@ -7,8 +7,13 @@ import { ORDER_COLUMNS, type OrderRecord, type OrderRow, orderRowOf } from './ro
 // customer's units (and an earlier order with the same Idempotency-Key), decide, then one
 // transaction — `UPDATE sales SET remaining = remaining - q WHERE id = $1 AND remaining >= q`
 // plus the order's INSERT — committed (WAL flushed, synchronous_commit on) before the 201.
-// The UPDATE comes last but one, so the sale's row lock, which every order of the sale queues
-// on, is held for the INSERT and the COMMIT only.
+//
+// The transaction is a single statement (the UPDATE in a CTE feeding the INSERT, autocommit):
+// the sale's row lock, which every order of the sale queues on, is then held for no client round
+// trip at all, only for the statement and its commit. The textbook BEGIN; UPDATE; INSERT; COMMIT
+// holds it across two round trips through this busy event loop, and measured 1.5–2.2x fewer
+// orders/s here (docs/benchmarks.md): the conventional design gets its best form. The hot
+// statements are named, so each connection parses and plans them once.
 
 export interface OrderRequest {
   readonly saleId: string;
@@ -23,10 +28,12 @@ export type LockedOutcome =
   | { readonly kind: 'placed'; readonly order: OrderRow }
   | { readonly kind: 'replayed'; readonly order: OrderRow }
   | { readonly kind: 'rejected'; readonly rejection: Rejection }
-  /** The lock came too close to expiring before COMMIT: rolled back, nothing happened. */
+  /** The lock came too close to expiring before the transaction: nothing happened. */
   | { readonly kind: 'lock-lost' };
 
 const UNIQUE_VIOLATION = '23505';
+/** statement_timeout struck: the statement was rolled back (never after its commit began). */
+const QUERY_CANCELED = '57014';
 
 interface SnapshotRecord {
   remaining: number;
@@ -80,6 +87,14 @@ export async function findKeyedOrder(
   return found === undefined ? null : replayOf(request, found.id, found.quantity, found.created_at);
 }
 
+// The stock is taken only if enough is left; no row back means another customer got there first.
+const PLACE_ORDER_SQL = `
+WITH taken AS (
+  UPDATE sales SET remaining = remaining - $3 WHERE id = $1 AND remaining >= $3 RETURNING id)
+INSERT INTO orders (sale_id, customer_id, quantity, idempotency_key)
+SELECT id, $2, $3, $4 FROM taken
+RETURNING ${ORDER_COLUMNS}`;
+
 export async function placeOrderUnderLock(
   pool: pg.Pool,
   request: OrderRequest,
@@ -88,13 +103,12 @@ export async function placeOrderUnderLock(
   const { saleId, customerId, quantity, idempotencyKey } = request;
   const client = await pool.connect();
   let failure: Error | undefined;
-  let inTransaction = false;
   try {
-    const snapshot = await client.query<SnapshotRecord>(SNAPSHOT_SQL, [
-      saleId,
-      customerId,
-      idempotencyKey,
-    ]);
+    const snapshot = await client.query<SnapshotRecord>({
+      name: 'order-snapshot',
+      text: SNAPSHOT_SQL,
+      values: [saleId, customerId, idempotencyKey],
+    });
     const sale = snapshot.rows[0];
     if (sale === undefined) return { kind: 'rejected', rejection: rejection('SALE_NOT_FOUND') };
     if (sale.replay_id !== null)
@@ -112,47 +126,35 @@ export async function placeOrderUnderLock(
     );
     if (refused !== null) return { kind: 'rejected', rejection: refused };
 
-    await client.query('BEGIN');
-    inTransaction = true;
-    const taken = await client.query(
-      'UPDATE sales SET remaining = remaining - $2 WHERE id = $1 AND remaining >= $2',
-      [saleId, quantity],
-    );
-    if (taken.rowCount === 0) {
-      // Other customers bought the rest since the snapshot: say which refusal applies now.
-      await client.query('ROLLBACK');
-      inTransaction = false;
-      const now = await client.query<{ remaining: number }>(
-        'SELECT remaining FROM sales WHERE id = $1',
-        [saleId],
-      );
-      const why = stockRefusal(now.rows[0]!.remaining, quantity) ?? rejection('SOLD_OUT');
-      return { kind: 'rejected', rejection: why };
-    }
-    const inserted = await client.query<OrderRecord>(
-      `INSERT INTO orders (sale_id, customer_id, quantity, idempotency_key)
-       VALUES ($1, $2, $3, $4) RETURNING ${ORDER_COLUMNS}`,
-      [saleId, customerId, quantity, idempotencyKey],
-    );
-    if (!lockStillValid()) {
-      await client.query('ROLLBACK');
-      inTransaction = false;
-      return { kind: 'lock-lost' };
-    }
-    await client.query('COMMIT');
-    inTransaction = false;
-    return { kind: 'placed', order: orderRowOf(inserted.rows[0]!) };
+    // The statement may only start while the lock has its margin left; the pool's
+    // statement_timeout, shorter than that margin, stops it before the lock could expire.
+    if (!lockStillValid()) return { kind: 'lock-lost' };
+    const placed = await client.query<OrderRecord>({
+      name: 'place-order',
+      text: PLACE_ORDER_SQL,
+      values: [saleId, customerId, quantity, idempotencyKey],
+    });
+    if (placed.rows[0] !== undefined) return { kind: 'placed', order: orderRowOf(placed.rows[0]) };
+    // Other customers bought the rest since the snapshot: say which refusal applies now.
+    const now = await client.query<{ remaining: number }>({
+      name: 'remaining',
+      text: 'SELECT remaining FROM sales WHERE id = $1',
+      values: [saleId],
+    });
+    const why = stockRefusal(now.rows[0]!.remaining, quantity) ?? rejection('SOLD_OUT');
+    return { kind: 'rejected', rejection: why };
   } catch (error) {
-    if (inTransaction) await client.query('ROLLBACK').catch(() => {});
+    const code = (error as { code?: string }).code;
+    if (code === QUERY_CANCELED) return { kind: 'lock-lost' };
     // Only a lost lock lets two requests with one key race; the database kept one order.
-    if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+    if (code === UNIQUE_VIOLATION) {
       const keyed = await findKeyedOrder(pool, request);
       if (keyed !== null) return keyed;
     }
     failure = error as Error;
     throw error;
   } finally {
-    // A connection that failed mid-transaction is closed rather than handed to the next request.
+    // A connection whose query failed is closed rather than handed to the next request.
     client.release(failure);
   }
 }
