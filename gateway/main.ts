@@ -5,6 +5,13 @@ import { connectGatewayNats } from './nats.js';
 
 // The gateway process: `npm run gateway`. Settings come from the environment (see the README).
 
+/**
+ * Connections the kernel may queue before the gateway accepts them. Node's default of 511
+ * overflowed when 1,000 clients connected at once (bench:http): the kernel drops the SYNs past
+ * it and those clients retry 1 s, 3 s, … later. Linux caps it at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG_CONNECTIONS = 4_096;
+
 const bootLogger = pino({ base: { service: 'gateway', pid: process.pid } });
 let config: ReturnType<typeof loadGatewayConfig>;
 try {
@@ -26,7 +33,11 @@ const nc = await connectGatewayNats(config.natsUrl, `gateway ${config.gatewayId}
 });
 const app = await buildGateway({ config, nc, logger, natsConnected: () => connected });
 await settle(app);
-const address = await app.listen({ port: config.port, host: config.host });
+const address = await app.listen({
+  port: config.port,
+  host: config.host,
+  backlog: LISTEN_BACKLOG_CONNECTIONS,
+});
 logger.info({ address, port: new URL(address).port }, 'gateway listening');
 
 let stopping = false;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { saleIdOfOrderId } from '../../engine/protocol/index.js';
 import { authenticate } from '../auth.js';
 import type { GatewayContext } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, sendError } from '../errors.js';
 import {
   Order,
   OrderHeaders,
@@ -17,6 +17,12 @@ import { followSale } from './follow-sale.js';
 // Placing and reading orders. Only the engine ever accepts an order; the gateway may refuse one
 // itself when the sale is known to be sold out (and the request is not an idempotent retry, whose
 // answer is the original order, sold out or not).
+
+/**
+ * The refusal the sold-out fast path sends, built once: an Error per refusal (its stack trace)
+ * and the trip through the error handler were a fifth of the gateway's CPU on this path.
+ */
+const SOLD_OUT_FROM_CACHE = new ApiError('SOLD_OUT');
 
 export function registerOrderRoutes(app: FastifyInstance, context: GatewayContext): void {
   const { engine, feeds, metrics } = context;
@@ -49,7 +55,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
       const idempotencyKey = request.headers['idempotency-key'];
       if (idempotencyKey === undefined && feeds.isSoldOut(saleId)) {
         metrics.soldOutFastPath.inc();
-        throw new ApiError('SOLD_OUT');
+        return sendError(reply, SOLD_OUT_FROM_CACHE, context.config.retryAfterS);
       }
       const answer = await engine.command(saleId, {
         type: 'PlaceOrder',

@@ -1,0 +1,296 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import { requestJson } from '../scripts/lib/http-json.js';
+import { summarizeLatencies } from '../scripts/lib/latency-stats.js';
+import { type LocalStack, startLocalStack } from '../scripts/lib/local-stack.js';
+import { configureSale } from '../scripts/lib/sale-admin.js';
+import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { TokenPool } from '../scripts/lib/token-pool.js';
+import { mintToken } from '../scripts/lib/tokens.js';
+import { type BenchRow, printTable } from './table.js';
+
+// `npm run bench:http`: orders per second and latency through HTTP → gateway → NATS → engine →
+// WAL, at 100 and 1,000 connections, with autocannon generating every row the same way. The
+// baseline is a bare Fastify route in a process of its own, measured in the same run:
+//   - durable accepts: stock that never runs out, so every order is written and fsynced before
+//     its 201;
+//   - sold-out fast path: a sold-out sale, which the gateway refuses from its stock cache.
+// One gateway, so it compares with one bare process. Rate limiting and load shedding are set out
+// of reach: their refusals would be fast non-answers, not the path being measured.
+
+const CONNECTION_LEVELS = [100, 1_000] as const;
+const MEASURE_S = 4;
+/** A throwaway run before each row: the first connection storm on a port (see `measure`). */
+const CONNECT_WARMUP_S = 1;
+/** Then, on the measured run's connections, at least this long unmeasured: JIT, stock cache. */
+const WARMUP_S = 2;
+/** How much longer the window waits for every connection's first reply (see `measure`). */
+const FIRST_REPLY_WAIT_S_MAX = 5;
+/**
+ * Customers whose tokens the requests cycle through. Every autocannon connection serialises the
+ * whole list when it starts (O(connections × customers), ~10 µs each here): 1,000 customers at
+ * 1,000 connections blocked the generator for 11 s. 64 keep that under a second, in the
+ * warm-up, and the bytes of each request stay prebuilt (a `setupRequest` per request
+ * cost the bare route 25% of its rate here, which would flatter every ratio).
+ */
+const CUSTOMERS = 64;
+const JWT_SECRET = 'bench-http-secret-0123456789abcdef';
+const OPEN_SALE = 'bench-open';
+const SOLD_OUT_SALE = 'bench-sold-out';
+const ORDER_BODY = JSON.stringify({ quantity: 1 });
+const GATEWAY_ENV = {
+  RATE_LIMIT_MAX: '1000000',
+  ENGINE_INFLIGHT_MAX: '1000000',
+  EVENT_LOOP_DELAY_MS_MAX: '60000',
+};
+/** Requests autocannon abandons at the end of a run are still answered; let them finish. */
+const IN_FLIGHT_SETTLE_MS = 500;
+/** Goals from the issue. */
+const DURABLE_RATIO_GOAL = 0.5;
+const SOLD_OUT_RATIO_GOAL = 0.9;
+const P99_MS_GOAL = 50;
+const P99_GOAL_CONNECTIONS = 1_000;
+
+interface Measurement {
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Status code → replies; errors and timeouts under their names. */
+  readonly outcomes: Readonly<Record<string, number>>;
+}
+
+/** One request per customer, built once, so autocannon sends prebuilt bytes for every row. */
+function ordersOfEveryCustomer(tokens: TokenPool, saleId: string): autocannon.Request[] {
+  return Array.from({ length: tokens.size }, (_, customer) => ({
+    method: 'POST',
+    path: `/v1/sales/${saleId}/orders`,
+    headers: { 'content-type': 'application/json', authorization: tokens.authorization(customer) },
+    body: ORDER_BODY,
+  }));
+}
+
+/**
+ * Steady state on established connections. When hundreds of connections open at once, the first
+ * reply on each can take seconds: autocannon builds every connection's requests before any is
+ * sent (and times them from then), the server meets all first requests at once, and the first
+ * storm on a fresh port retries some SYNs a second later. At ~20k replies those few hundred set
+ * the p99 alone, for the bare route as much as the gateway. So each row makes a throwaway run,
+ * then a run whose measured window opens after WARMUP_S and once every connection has had a
+ * reply (or FIRST_REPLY_WAIT_S_MAX later, counting the laggards), and lasts MEASURE_S. The
+ * opening storm itself is what `npm run burst` measures.
+ */
+async function measure(
+  url: string,
+  requests: autocannon.Request[],
+  connections: number,
+): Promise<Measurement> {
+  await new Promise((resolve, reject) =>
+    autocannon({ url, connections, duration: CONNECT_WARMUP_S, requests }, (error, done) =>
+      error ? reject(error) : resolve(done),
+    ),
+  );
+  const latenciesMs: number[] = [];
+  const outcomes: Record<string, number> = {};
+  const answered = new Set<unknown>();
+  let windowStart: number | null = null;
+  let windowEnd = Number.POSITIVE_INFINITY;
+  let lastCounted = 0;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration: WARMUP_S + FIRST_REPLY_WAIT_S_MAX + MEASURE_S + 1,
+        requests,
+      },
+      (error, done) => (error ? reject(error) : resolve(done)),
+    );
+    // autocannon() returns once its connections are set up, when its clock starts.
+    const warmEnd = performance.now() + WARMUP_S * 1000;
+    const giveUpWaiting = warmEnd + FIRST_REPLY_WAIT_S_MAX * 1000;
+    // Every reply's latency, in fractional ms and whatever its status (autocannon's own histogram
+    // keeps whole ms of 2xx replies only, and the sold-out row is all 409s). The listener really
+    // gets the client first, which @types/autocannon leaves out, hence the plain EventEmitter.
+    (instance as NodeJS.EventEmitter).on(
+      'response',
+      (client: unknown, status: number, _bytes: number, responseTimeMs: number) => {
+        const now = performance.now();
+        if (windowStart === null) {
+          answered.add(client);
+          if (now < warmEnd || (answered.size < connections && now < giveUpWaiting)) return;
+          windowStart = now;
+          windowEnd = now + MEASURE_S * 1000;
+          if (answered.size < connections)
+            outcomes['connections unanswered in warm-up'] = connections - answered.size;
+        }
+        if (now >= windowEnd) {
+          instance.stop();
+          return;
+        }
+        lastCounted = now;
+        latenciesMs.push(responseTimeMs);
+        outcomes[status] = (outcomes[status] ?? 0) + 1;
+      },
+    );
+  });
+  if (result.errors > 0) outcomes['errors (whole run)'] = result.errors;
+  if (result.timeouts > 0) outcomes['timeouts (whole run)'] = result.timeouts;
+  const latency = summarizeLatencies(latenciesMs);
+  // The window is MEASURE_S unless the run's time cap ended it first.
+  const measuredMs =
+    windowStart === null
+      ? 0
+      : Math.min(windowEnd, Math.max(lastCounted, windowStart)) - windowStart;
+  return {
+    perSecond: measuredMs > 0 ? latenciesMs.length / (measuredMs / 1000) : 0,
+    p50Ms: latency.p50Ms,
+    p99Ms: latency.p99Ms,
+    outcomes,
+  };
+}
+
+const describe = (m: Measurement): string =>
+  `p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms; ` +
+  Object.entries(m.outcomes)
+    .map(([outcome, count]) => `${outcome}: ${count.toLocaleString('en-US')}`)
+    .join(', ');
+
+async function startBareServer(): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(join(PROJECT_ROOT, 'dist/bench/bare-http-server.js'));
+  const [message] = (await once(child, 'message')) as [{ port: number }];
+  return { url: `http://127.0.0.1:${message.port}`, child };
+}
+
+/** The gateway's count of orders refused from its stock cache (its Prometheus counter). */
+async function soldOutFastPathCount(gatewayUrl: string): Promise<number> {
+  const metrics = String((await requestJson(`${gatewayUrl}/metrics`)).body);
+  const line = /^flashsale_gateway_sold_out_fast_path_total (\d+)/m.exec(metrics);
+  return Number(line?.[1] ?? 0);
+}
+
+async function prepareSales(gatewayUrl: string, tokens: TokenPool): Promise<void> {
+  const admin = mintToken(JWT_SECRET, { sub: 'bench-admin', role: 'admin' });
+  await configureSale(gatewayUrl, admin, OPEN_SALE, {
+    name: 'Never runs out',
+    stock: 1_000_000_000,
+    perCustomerLimit: 1_000_000,
+  });
+  await configureSale(gatewayUrl, admin, SOLD_OUT_SALE, {
+    name: 'Sold out',
+    stock: 1,
+    perCustomerLimit: 1,
+  });
+  const last = await requestJson(`${gatewayUrl}/v1/sales/${SOLD_OUT_SALE}/orders`, {
+    method: 'POST',
+    token: tokens.token(0),
+    body: { quantity: 1 },
+  });
+  if (last.status !== 201) throw new Error(`selling the last unit: ${last.status}`);
+}
+
+interface GoalCheck {
+  readonly met: boolean;
+  readonly line: string;
+}
+
+function ratioGoal(name: string, ratio: number, goal: number): GoalCheck {
+  return {
+    met: ratio >= goal,
+    line: `${name}: ${ratio.toFixed(2)}x the bare route, goal ≥ ${goal}x`,
+  };
+}
+
+function p99Goal(name: string, measured: Measurement, goalMs: number): GoalCheck {
+  return {
+    met: measured.p99Ms < goalMs,
+    line: `${name}: p99 ${measured.p99Ms.toFixed(1)} ms, goal < ${goalMs} ms`,
+  };
+}
+
+async function run(
+  stack: LocalStack,
+  bareUrl: string,
+): Promise<{ rows: BenchRow[]; goals: GoalCheck[] }> {
+  const gatewayUrl = stack.gatewayUrls[0]!;
+  const tokens = new TokenPool(JWT_SECRET, CUSTOMERS, 'bench-c');
+  await prepareSales(gatewayUrl, tokens);
+  const openOrders = ordersOfEveryCustomer(tokens, OPEN_SALE);
+  const soldOutOrders = ordersOfEveryCustomer(tokens, SOLD_OUT_SALE);
+  const rows: BenchRow[] = [];
+  const goals: GoalCheck[] = [];
+  for (const connections of CONNECTION_LEVELS) {
+    const level = `${connections.toLocaleString('en-US')} conns`;
+    const bare = await measure(bareUrl, openOrders, connections);
+    const durable = await measure(gatewayUrl, openOrders, connections);
+    const fastPathBefore = await soldOutFastPathCount(gatewayUrl);
+    const soldOut = await measure(gatewayUrl, soldOutOrders, connections);
+    await delay(IN_FLIGHT_SETTLE_MS);
+    // Warm-up and measurement, and the requests still in flight when autocannon stopped.
+    const fromCache = (await soldOutFastPathCount(gatewayUrl)) - fastPathBefore;
+    rows.push(
+      {
+        name: `bare Fastify route, ${level}`,
+        value: bare.perSecond,
+        unit: 'req/s',
+        note: describe(bare),
+      },
+      {
+        name: `durable accepts, ${level}`,
+        value: durable.perSecond,
+        unit: 'orders/s',
+        baseline: 'bare route',
+        ratio: durable.perSecond / bare.perSecond,
+        note: describe(durable),
+      },
+      {
+        name: `sold-out fast path, ${level}`,
+        value: soldOut.perSecond,
+        unit: 'req/s',
+        baseline: 'bare route',
+        ratio: soldOut.perSecond / bare.perSecond,
+        note: `${describe(soldOut)}; gateway's stock-cache refusals in the run (with warm-up): ${fromCache.toLocaleString('en-US')}`,
+      },
+    );
+    goals.push(
+      ratioGoal(
+        `durable accepts, ${level}`,
+        durable.perSecond / bare.perSecond,
+        DURABLE_RATIO_GOAL,
+      ),
+      ratioGoal(
+        `sold-out fast path, ${level}`,
+        soldOut.perSecond / bare.perSecond,
+        SOLD_OUT_RATIO_GOAL,
+      ),
+    );
+    if (connections === P99_GOAL_CONNECTIONS)
+      goals.push(
+        p99Goal(`durable accepts, ${level}`, durable, P99_MS_GOAL),
+        p99Goal(`sold-out fast path, ${level}`, soldOut, P99_MS_GOAL),
+        p99Goal(`(for scale) bare Fastify route, ${level}`, bare, P99_MS_GOAL),
+      );
+  }
+  return { rows, goals };
+}
+
+const stack = await startLocalStack({
+  sales: [OPEN_SALE, SOLD_OUT_SALE],
+  gateways: 1,
+  jwtSecret: JWT_SECRET,
+  gatewayEnv: GATEWAY_ENV,
+  engineEnv: { MAILBOX_COMMANDS_MAX: '65536' },
+});
+const bare = await startBareServer();
+try {
+  const { rows, goals } = await run(stack, bare.url);
+  printTable('bench:http — orders through one gateway, NATS and the engine, fsync per batch', rows);
+  console.log('\ngoals from the issue:');
+  for (const goal of goals) console.log(`  ${goal.met ? 'met   ' : 'missed'} ${goal.line}`);
+} finally {
+  bare.child.kill('SIGTERM');
+  await stack.stop();
+}

@@ -1,0 +1,61 @@
+import { errorCodeOf, requestJson } from './http-json.js';
+
+// Creating and reading a sale through a gateway's HTTP API, as an operator would: the tools set a
+// sale up and read its stock with the same routes a shop uses.
+
+export interface SaleSettings {
+  readonly name: string;
+  readonly stock: number;
+  readonly perCustomerLimit: number;
+}
+
+/** GET /v1/sales/:saleId, as the gateway's schema returns it. */
+export interface SaleState {
+  readonly saleId: string;
+  readonly name: string;
+  readonly stock: number;
+  readonly remaining: number;
+  readonly perCustomerLimit: number;
+  readonly status: 'SCHEDULED' | 'OPEN' | 'SOLD_OUT' | 'ENDED';
+}
+
+/** Why an admin or read request failed, with the gateway's own words. */
+export class SaleRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function refusal(what: string, status: number, body: unknown): SaleRequestError {
+  const code = errorCodeOf(body);
+  const said = (body as { message?: unknown } | null)?.message;
+  const detail = typeof said === 'string' ? said : JSON.stringify(body);
+  return new SaleRequestError(status, code, `${what}: ${status} ${code ?? ''} ${detail}`.trim());
+}
+
+/** PUT /v1/admin/sales/:saleId: creates the sale (true) or changes it (false). */
+export async function configureSale(
+  gatewayUrl: string,
+  adminToken: string,
+  saleId: string,
+  settings: SaleSettings,
+): Promise<boolean> {
+  const reply = await requestJson(`${gatewayUrl}/v1/admin/sales/${encodeURIComponent(saleId)}`, {
+    method: 'PUT',
+    token: adminToken,
+    body: settings,
+  });
+  if (reply.status !== 201 && reply.status !== 200)
+    throw refusal(`configuring sale ${saleId}`, reply.status, reply.body);
+  return reply.status === 201;
+}
+
+export async function readSale(gatewayUrl: string, saleId: string): Promise<SaleState> {
+  const reply = await requestJson(`${gatewayUrl}/v1/sales/${encodeURIComponent(saleId)}`);
+  if (reply.status !== 200) throw refusal(`reading sale ${saleId}`, reply.status, reply.body);
+  return reply.body as SaleState;
+}
