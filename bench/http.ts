@@ -76,12 +76,12 @@ function ordersOfEveryCustomer(tokens: TokenPool, saleId: string): autocannon.Re
 /**
  * Steady state on established connections. When hundreds of connections open at once, the first
  * reply on each can take seconds: autocannon builds every connection's requests before any is
- * sent (and times them from then), the server meets all first requests at once, and the first
- * storm on a fresh port retries some SYNs a second later. At ~20k replies those few hundred set
- * the p99 alone, for the bare route as much as the gateway. So each row makes a throwaway run,
- * then a run whose measured window opens after WARMUP_S and once every connection has had a
- * reply (or FIRST_REPLY_WAIT_S_MAX later, counting the laggards), and lasts MEASURE_S. The
- * opening storm itself is what `npm run burst` measures.
+ * sent (and times them from then), the server meets all first requests at once, and a listen
+ * backlog of 511 (the bare server's) drops some SYNs, retried a second later. At ~20k replies
+ * those few hundred set the p99 alone, for the bare route as much as the gateway. So each row
+ * makes a throwaway run, then a run whose measured window opens after WARMUP_S and once every
+ * connection has had a reply (or FIRST_REPLY_WAIT_S_MAX later, counting the laggards), and lasts
+ * MEASURE_S. The opening storm itself is what `npm run burst` measures.
  */
 async function measure(
   url: string,
