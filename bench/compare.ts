@@ -1,8 +1,8 @@
 import { loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
+import { TokenPool } from '../scripts/lib/token-pool.js';
 import { mintToken } from '../scripts/lib/tokens.js';
 import { runForDuration } from './compare/closed-loop.js';
-import { Customers } from './compare/customers.js';
 import { type CompareOptions, parseCompareOptions, USAGE } from './compare/options.js';
 import { placeOrder } from './compare/order-client.js';
 import {
@@ -54,8 +54,8 @@ async function compare(systems: Systems, options: CompareOptions): Promise<boole
     await createSale(system, admin, SALES.burst, burstSale);
     await createSale(system, admin, SALES.steady, OPEN_ENDED_SALE);
   }
-  const burstCustomers = new Customers(JWT_SECRET, options.burstCustomers, `burst-${process.pid}-`);
-  const steadyCustomers = new Customers(
+  const burstCustomers = new TokenPool(JWT_SECRET, options.burstCustomers, `burst-${process.pid}-`);
+  const steadyCustomers = new TokenPool(
     JWT_SECRET,
     options.steadyClients,
     `steady-${process.pid}-`,
@@ -64,12 +64,7 @@ async function compare(systems: Systems, options: CompareOptions): Promise<boole
   for (const system of [systems.ours, systems.conventional]) {
     console.log(`warm-up: ${system.name}…`);
     await runForDuration(WARM_UP_CLIENTS, 0, options.warmUpMs, (client) =>
-      placeOrder(
-        system.url,
-        SALES.warmUp,
-        steadyCustomers.token(client % steadyCustomers.count),
-        1,
-      ),
+      placeOrder(system.url, SALES.warmUp, steadyCustomers.token(client % steadyCustomers.size), 1),
     );
   }
   await delay(options.settleMs);

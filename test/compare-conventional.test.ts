@@ -1,6 +1,5 @@
 import pg from 'pg';
 import t from 'tap';
-import { planBurst } from '../bench/compare/burst-plan.js';
 import { ConventionalProcess } from '../bench/conventional/conventional-process.js';
 import {
   benchRedisUrl,
@@ -11,6 +10,7 @@ import {
   createScratchDatabase,
   postgresUnreachable,
 } from '../bench/conventional/scratch-database.js';
+import { planBurst } from '../scripts/lib/burst-plan.js';
 import { mintToken } from '../scripts/lib/tokens.js';
 import type { Teardown } from './helpers/nats.js';
 import { http } from './helpers/stack.js';

@@ -1,6 +1,6 @@
-import { runRequests } from './closed-loop.js';
-import type { Customers } from './customers.js';
-import { sendJson } from './order-client.js';
+import { requestJson } from '../../scripts/lib/http-json.js';
+import { runLoad } from '../../scripts/lib/load-runner.js';
+import type { TokenPool } from '../../scripts/lib/token-pool.js';
 import type { SystemUnderTest } from './systems.js';
 import { type Tally, unknownUnits } from './tally.js';
 
@@ -27,7 +27,7 @@ export interface AuditInput {
   readonly saleId: string;
   readonly stock: number;
   readonly perCustomerLimit: number;
-  readonly customers: Customers;
+  readonly customers: TokenPool;
   readonly tally: Tally;
 }
 
@@ -39,7 +39,7 @@ interface MyOrders {
 export async function auditRun(input: AuditInput): Promise<AuditResult> {
   const { system, saleId, stock, perCustomerLimit, customers, tally } = input;
   const problems: string[] = [];
-  const sale = await sendJson(`${system.url}/v1/sales/${saleId}`, 'GET', null);
+  const sale = await requestJson(`${system.url}/v1/sales/${saleId}`);
   if (sale.status !== 200) throw new Error(`${system.name}: GET sale gave ${sale.status}`);
   const { remaining, stock: saleStock } = sale.body as { remaining: number; stock: number };
   const sold = saleStock - remaining;
@@ -59,14 +59,12 @@ export async function auditRun(input: AuditInput): Promise<AuditResult> {
     ...new Set([...tally.unitsByCustomer.keys(), ...tally.unknownUnitsByCustomer.keys()]),
   ];
   let largest = 0;
-  const reads = await runRequests(buyers.length, AUDIT_CONCURRENCY, async (i) => {
-    const customer = buyers[i]!;
-    const who = customers.id(customer);
-    const reply = await sendJson(
-      `${system.url}/v1/sales/${saleId}/me`,
-      'GET',
-      customers.token(customer),
-    );
+  /** A problem with one buyer's holding, or null. */
+  const checkBuyer = async (customer: number): Promise<string | null> => {
+    const who = customers.customerId(customer);
+    const reply = await requestJson(`${system.url}/v1/sales/${saleId}/me`, {
+      token: customers.token(customer),
+    });
     if (reply.status !== 200) return `${who}: GET /me gave ${reply.status}`;
     const mine = reply.body as MyOrders;
     largest = Math.max(largest, mine.purchased);
@@ -80,8 +78,13 @@ export async function auditRun(input: AuditInput): Promise<AuditResult> {
     const missing = (orderIdsOf.get(customer) ?? []).filter((id) => !listed.has(id));
     if (missing.length > 0) return `${who} lacks acknowledged order(s) ${missing.join(', ')}`;
     return null;
+  };
+  const reads = await runLoad({
+    total: buyers.length,
+    concurrency: AUDIT_CONCURRENCY,
+    send: (i) => checkBuyer(buyers[i]!),
   });
-  for (const { outcome } of reads.results) if (outcome !== null) problems.push(outcome);
+  for (const outcome of reads.outcomes) if (outcome !== null) problems.push(outcome);
 
   const lines =
     problems.length === 0

@@ -1,16 +1,19 @@
+import { planBurst } from '../../scripts/lib/burst-plan.js';
+import { requestJson } from '../../scripts/lib/http-json.js';
+import { summarizeLatencies } from '../../scripts/lib/latency-stats.js';
+import { runLoad } from '../../scripts/lib/load-runner.js';
+import type { TokenPool } from '../../scripts/lib/token-pool.js';
 import { type AuditResult, auditRun } from './audit.js';
-import { planBurst } from './burst-plan.js';
-import { quantileMs, runForDuration, runRequests } from './closed-loop.js';
+import { runForDuration } from './closed-loop.js';
 import { type CpuReading, type CpuSpent, cpuBetween, readCpu } from './cpu-usage.js';
-import type { Customers } from './customers.js';
-import { placeOrder, sendJson } from './order-client.js';
+import { placeOrder } from './order-client.js';
 import type { SystemUnderTest } from './systems.js';
 import { count, emptyTally, type Tally } from './tally.js';
 
 // The two loads of bench:compare, each run the same way against either system:
 //   burst  — the opening second: a fixed list of orders from many customers on a small stock,
-//            all sent at once at high concurrency; measured from the first request to the last
-//            reply;
+//            all sent at once at high concurrency over connections already open; measured from
+//            the first request to the last reply;
 //   steady — durable accepts: N clients ordering back to back on a stock that never runs out,
 //            after a warm-up; orders per second and latency inside the measurement window.
 // Each run ends with an audit of the invariants through the system's own API.
@@ -40,9 +43,10 @@ export async function createSale(
   saleId: string,
   settings: SaleSettings,
 ): Promise<void> {
-  const reply = await sendJson(`${system.url}/v1/admin/sales/${saleId}`, 'PUT', adminToken, {
-    name: `bench:compare ${saleId}`,
-    ...settings,
+  const reply = await requestJson(`${system.url}/v1/admin/sales/${saleId}`, {
+    method: 'PUT',
+    token: adminToken,
+    body: { name: `bench:compare ${saleId}`, ...settings },
   });
   if (reply.status !== 201)
     throw new Error(
@@ -62,24 +66,35 @@ export async function runBurst(
   saleId: string,
   sale: SaleSettings,
   shape: BurstShape,
-  customers: Customers,
+  customers: TokenPool,
 ): Promise<RunResult> {
   const plan = planBurst(shape.customers, shape.requests, shape.seed);
-  const run = await runRequests(plan.length, shape.concurrency, (i) =>
-    placeOrder(system.url, saleId, customers.token(plan[i]!.customer), plan[i]!.quantity),
-  );
+  // The buyers are already on the sale's page when it opens: each client's connection was opened
+  // by loading the sale (GET /v1/sales/:id), as a browser's would be. Otherwise the p99 of both
+  // systems is set by hundreds of TCP connections accepted in the same instant, not by orders.
+  await runLoad({
+    total: shape.concurrency,
+    concurrency: shape.concurrency,
+    send: () => requestJson(`${system.url}/v1/sales/${saleId}`),
+  });
+  const run = await runLoad({
+    total: plan.length,
+    concurrency: shape.concurrency,
+    send: (i) =>
+      placeOrder(system.url, saleId, customers.token(plan[i]!.customer), plan[i]!.quantity),
+  });
   const tally = emptyTally();
-  for (const [i, { outcome }] of run.results.entries())
+  for (const [i, outcome] of run.outcomes.entries())
     count(tally, plan[i]!.customer, plan[i]!.quantity, outcome);
-  const latencies = run.results.map((result) => result.latencyMs);
+  const latency = summarizeLatencies(run.latenciesMs);
   const audit = await auditRun({ system, saleId, ...sale, customers, tally });
   return {
     tally,
     requests: plan.length,
-    p50Ms: quantileMs(latencies, 0.5),
-    p99Ms: quantileMs(latencies, 0.99),
-    wallMs: run.wallMs,
-    acceptedPerSecond: tally.accepted.length / (run.wallMs / 1000),
+    p50Ms: latency.p50Ms,
+    p99Ms: latency.p99Ms,
+    wallMs: run.elapsedMs,
+    acceptedPerSecond: tally.accepted.length / (run.elapsedMs / 1000),
     audit,
   };
 }
@@ -96,7 +111,7 @@ export async function runSteady(
   saleId: string,
   sale: SaleSettings,
   shape: SteadyShape,
-  customers: Customers,
+  customers: TokenPool,
 ): Promise<RunResult> {
   const readings: { start?: CpuReading; end?: CpuReading } = {};
   const startReading = setTimeout(() => {
@@ -125,14 +140,14 @@ export async function runSteady(
   clearTimeout(endReading);
   const { start, end } = readings;
   const cpu = start !== undefined && end !== undefined ? cpuBetween(start, end) : undefined;
-  const latencies = run.measured.map((m) => m.latencyMs);
+  const latency = summarizeLatencies(run.measured.map((m) => m.latencyMs));
   const audit = await auditRun({ system, saleId, ...sale, customers, tally });
   return {
     cpu,
     tally: measuredTally,
     requests: run.measured.length,
-    p50Ms: quantileMs(latencies, 0.5),
-    p99Ms: quantileMs(latencies, 0.99),
+    p50Ms: latency.p50Ms,
+    p99Ms: latency.p99Ms,
     wallMs: run.windowMs,
     acceptedPerSecond: measuredTally.accepted.length / (run.windowMs / 1000),
     audit,

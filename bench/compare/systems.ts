@@ -1,18 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { EngineProcess } from '../../scripts/lib/engine-process.js';
-import { freePort } from '../../scripts/lib/free-port.js';
 import { NatsServerProcess } from '../../scripts/lib/nats-server.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { startQuietGateway } from '../../scripts/lib/quiet-gateway.js';
 import { ConventionalProcess } from '../conventional/conventional-process.js';
 import { benchRedisUrl, deleteKeysWithPrefix } from '../conventional/redis-connection.js';
 import { createScratchDatabase, type ScratchDatabase } from '../conventional/scratch-database.js';
 import { type ProcessGroup, pidsWhere } from './cpu-usage.js';
 
 // The two systems under test, each behind one HTTP process on this machine:
-//   ours: a private nats-server -js, one engine (WAL in a temporary directory), one gateway;
+//   ours: a private nats-server -js, one engine (WAL in a temporary directory), one gateway
+//         logging warnings only (see quiet-gateway.ts);
 //   conventional: its server over a scratch PostgreSQL database and a private Redis key prefix.
 // `stop` takes everything down and removes the directory, the database and the keys.
 
@@ -25,11 +24,7 @@ const GATEWAY_BENCH_ENV = {
   RATE_LIMIT_MAX: '1000000',
   EVENT_LOOP_DELAY_MS_MAX: '60000',
   ENGINE_INFLIGHT_MAX: '1000000',
-  // Two log lines per request would be parsed by this process, which also generates the load.
-  LOG_LEVEL: 'warn',
 };
-const READY_WAIT_MS_MAX = 30_000;
-const READY_POLL_MS = 100;
 
 export interface SystemUnderTest {
   readonly name: 'ours' | 'conventional';
@@ -48,33 +43,6 @@ export interface Systems {
   readonly ours: SystemUnderTest;
   readonly conventional: SystemUnderTest;
   stop(): Promise<void>;
-}
-
-/** A gateway logging warnings only: ready when GET /health/ready says so, not by its log. */
-async function startGateway(natsUrl: string, jwtSecret: string): Promise<[ServiceProcess, string]> {
-  const port = await freePort();
-  const gateway = new ServiceProcess({
-    main: 'gateway/main.js',
-    env: {
-      NATS_URL: natsUrl,
-      JWT_SECRET: jwtSecret,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ...GATEWAY_BENCH_ENV,
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + READY_WAIT_MS_MAX;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/health/ready`)).ok) return [gateway, url];
-    } catch {
-      // Not listening yet.
-    }
-    await delay(READY_POLL_MS);
-  }
-  await gateway.kill();
-  throw new Error(`our gateway was not ready after ${READY_WAIT_MS_MAX} ms`);
 }
 
 export async function startSystems(jwtSecret: string, sales: readonly string[]): Promise<Systems> {
@@ -97,8 +65,12 @@ export async function startSystems(jwtSecret: string, sales: readonly string[]):
       sales,
     });
     cleanups.push(() => engine.kill('SIGTERM'));
-    const [gateway, oursUrl] = await startGateway(nats.url, jwtSecret);
-    cleanups.push(() => gateway.kill('SIGTERM'));
+    const gateway = await startQuietGateway({
+      natsUrl: nats.url,
+      jwtSecret,
+      env: GATEWAY_BENCH_ENV,
+    });
+    cleanups.push(() => gateway.process.kill('SIGTERM'));
 
     const database: ScratchDatabase = await createScratchDatabase();
     cleanups.push(() => database.drop());
@@ -115,9 +87,9 @@ export async function startSystems(jwtSecret: string, sales: readonly string[]):
     return {
       ours: {
         name: 'ours',
-        url: oursUrl,
+        url: gateway.url,
         processes: [
-          { name: 'gateway', pids: pidOf(gateway) },
+          { name: 'gateway', pids: pidOf(gateway.process) },
           { name: 'engine', pids: pidOf(engine) },
           { name: 'nats-server', pids: pidOf(nats) },
           loadGenerator,
