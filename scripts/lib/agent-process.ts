@@ -3,6 +3,22 @@ import { ServiceProcess } from './service-process.js';
 // A shipping agent (dist/shipping-agent/main.js) as a child process, for tests, chaos and the
 // dev stack. Test settings keep its schedules short.
 
+/** Agent settings for tests and chaos runs: the production shape, with short waits. */
+export const FAST_AGENT_ENV: Readonly<Record<string, string>> = {
+  SHIPPING_ACK_WAIT_MS: '3000',
+  SHIPPING_MAX_DELIVER: '10',
+  SHIPPING_BACKOFF_MS: '200,300,500',
+  SHIPPING_CONCURRENCY: '64',
+  CARRIER_RETRY_BASE_MS: '20',
+  CARRIER_HEADERS_TIMEOUT_MS: '4000',
+  CARRIER_BODY_TIMEOUT_MS: '4000',
+  BREAKER_TIMEOUT_MS: '4500',
+  BREAKER_RESET_MS: '500',
+  BREAKER_VOLUME_THRESHOLD: '5',
+  BREAKER_WINDOW_MS: '2000',
+  SHUTDOWN_GRACE_MS: '10000',
+};
+
 export interface AgentProcessOptions {
   readonly natsUrl: string;
   readonly carrierUrl: string;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { AgentProcess } from './agent-process.js';
+import { AgentProcess, FAST_AGENT_ENV } from './agent-process.js';
 import { CarrierProcess } from './carrier-process.js';
 import { EngineProcess } from './engine-process.js';
 import { GatewayProcess } from './gateway-process.js';
@@ -34,18 +34,9 @@ const CHAOS_GATEWAY_ENV: Readonly<Record<string, string>> = {
  * a killed agent comes back within seconds and a run settles soon after its last round.
  */
 const CHAOS_AGENT_ENV: Readonly<Record<string, string>> = {
-  SHIPPING_ACK_WAIT_MS: '3000',
+  ...FAST_AGENT_ENV,
   // Few deliveries, so that a carrier outage of a few seconds dead-letters some orders.
   SHIPPING_MAX_DELIVER: '8',
-  SHIPPING_BACKOFF_MS: '200,300,500',
-  SHIPPING_CONCURRENCY: '64',
-  CARRIER_RETRY_BASE_MS: '20',
-  CARRIER_HEADERS_TIMEOUT_MS: '4000',
-  CARRIER_BODY_TIMEOUT_MS: '4000',
-  BREAKER_TIMEOUT_MS: '4500',
-  BREAKER_RESET_MS: '500',
-  BREAKER_VOLUME_THRESHOLD: '5',
-  BREAKER_WINDOW_MS: '2000',
   SHUTDOWN_GRACE_MS: '2000',
 };
 

@@ -4,7 +4,7 @@ import {
   type OrderStatusMessage,
   ordersStatusSubject,
 } from '../../engine/protocol/index.js';
-import { AgentProcess } from '../../scripts/lib/agent-process.js';
+import { AgentProcess, FAST_AGENT_ENV } from '../../scripts/lib/agent-process.js';
 import { CarrierProcess } from '../../scripts/lib/carrier-process.js';
 import { EngineClient } from '../../scripts/lib/engine-client.js';
 import type { EngineProcess } from '../../scripts/lib/engine-process.js';
@@ -14,21 +14,7 @@ import { natsClient, startEngine, startNats, type Teardown, tempDir } from './na
 // The shipping path with real parts: a private nats-server, the engine, the fake carrier (a real
 // HTTP server) and shipping agent processes, with schedules shortened so a test takes seconds.
 
-/** Agent settings for tests: the production shape, with short waits. */
-export const FAST_AGENT_ENV: Readonly<Record<string, string>> = {
-  SHIPPING_ACK_WAIT_MS: '3000',
-  SHIPPING_MAX_DELIVER: '10',
-  SHIPPING_BACKOFF_MS: '200,300,500',
-  SHIPPING_CONCURRENCY: '64',
-  CARRIER_RETRY_BASE_MS: '20',
-  CARRIER_HEADERS_TIMEOUT_MS: '4000',
-  CARRIER_BODY_TIMEOUT_MS: '4000',
-  BREAKER_TIMEOUT_MS: '4500',
-  BREAKER_RESET_MS: '500',
-  BREAKER_VOLUME_THRESHOLD: '5',
-  BREAKER_WINDOW_MS: '2000',
-  SHUTDOWN_GRACE_MS: '10000',
-};
+export { FAST_AGENT_ENV };
 
 export interface ShippingStack {
   readonly nats: NatsServerProcess;
