@@ -82,17 +82,18 @@ export async function buildGateway({
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
-    if (!closing) return;
-    throw new ApiError(
-      'OVERLOADED',
-      'This gateway is shutting down; retry (another one will answer).',
+  // Callback hooks, not async ones, on every request: each promise shows in the profile.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (!closing) return done();
+    done(
+      new ApiError('OVERLOADED', 'This gateway is shutting down; retry (another one will answer).'),
     );
   });
   const metrics = new GatewayMetrics(() => engine.inflight);
   const engine = new EngineLink(nc, {
     requestTimeoutMs: config.engineRequestTimeoutMs,
     inflightMax: config.engineInflightMax,
+    batchOrdersMax: config.engineBatchOrdersMax,
     onShed: () => metrics.shed.inc({ reason: 'inflight' }),
   });
   const context: GatewayContext = {
@@ -112,16 +113,18 @@ export async function buildGateway({
   app.setNotFoundHandler((_request, reply) =>
     sendError(reply, new ApiError('NOT_FOUND'), config.retryAfterS),
   );
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     // Node closes only the connections idle at close time: one finishing its request later would
     // stay open (keep-alive) and hold the exit, unless its response says so.
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: request.method, route, status: reply.statusCode });
     metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 
   await app.register(underPressure, {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import envSchema from 'env-schema';
+import { ORDER_BATCH_ORDERS_MAX } from '../engine/protocol/index.js';
 
 // The gateway's settings, read from the environment once at start and validated; a bad value
 // stops the process with a message naming the variable. Every limit has its unit in its name.
@@ -23,6 +24,14 @@ const GatewayEnv = Type.Object({
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   ENGINE_REQUEST_TIMEOUT_MS: Type.Integer({ default: 2_000, minimum: 50, maximum: 60_000 }),
   ENGINE_INFLIGHT_MAX: Type.Integer({ default: 4_096, minimum: 1, maximum: 1_000_000 }),
+  /** Orders of one event-loop turn sent to the engine as one message; 1 turns batching off. */
+  ENGINE_BATCH_ORDERS_MAX: Type.Integer({
+    default: ORDER_BATCH_ORDERS_MAX,
+    minimum: 1,
+    maximum: ORDER_BATCH_ORDERS_MAX,
+  }),
+  /** Verified tokens remembered (by their exact text, until they expire); 0 verifies every time. */
+  JWT_CACHE_TOKENS_MAX: Type.Integer({ default: 100_000, minimum: 0, maximum: 10_000_000 }),
   /** Per customer (token `sub`, else client address) per window. */
   RATE_LIMIT_MAX: Type.Integer({ default: 20, minimum: 1, maximum: 1_000_000 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 1_000, minimum: 100, maximum: 3_600_000 }),
@@ -40,9 +49,14 @@ export type GatewayConfig = Readonly<{
   natsUrl: string;
   gatewayId: string;
   logLevel: string;
-  jwt: { readonly secret: string; readonly publicKey: string | null };
+  jwt: {
+    readonly secret: string;
+    readonly publicKey: string | null;
+    readonly cacheTokensMax: number;
+  };
   engineRequestTimeoutMs: number;
   engineInflightMax: number;
+  engineBatchOrdersMax: number;
   rateLimitMax: number;
   rateLimitWindowMs: number;
   bodyBytesMax: number;
@@ -64,9 +78,14 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     natsUrl: values.NATS_URL,
     gatewayId: values.GATEWAY_ID ?? `${hostname()}-${process.pid}`,
     logLevel: values.LOG_LEVEL,
-    jwt: { secret: values.JWT_SECRET, publicKey: values.JWT_PUBLIC_KEY ?? null },
+    jwt: {
+      secret: values.JWT_SECRET,
+      publicKey: values.JWT_PUBLIC_KEY ?? null,
+      cacheTokensMax: values.JWT_CACHE_TOKENS_MAX,
+    },
     engineRequestTimeoutMs: values.ENGINE_REQUEST_TIMEOUT_MS,
     engineInflightMax: values.ENGINE_INFLIGHT_MAX,
+    engineBatchOrdersMax: values.ENGINE_BATCH_ORDERS_MAX,
     rateLimitMax: values.RATE_LIMIT_MAX,
     rateLimitWindowMs: values.RATE_LIMIT_WINDOW_MS,
     bodyBytesMax: values.BODY_BYTES_MAX,

@@ -1,56 +1,80 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  type BatchReply,
   type CommandReply,
   decodeReply,
   encodeMessage,
+  type PlaceOrderRequest,
   type QueryReply,
   saleCommandSubject,
   saleQuerySubject,
 } from '../engine/protocol/index.js';
 import { ApiError } from './errors.js';
+import { OrderBatcher } from './order-batcher.js';
 
 // The gateway's only way to the engine: NATS request-reply on the sale's subjects, with a bound on
-// requests in flight (past it the gateway sheds load at once instead of queueing in NATS) and
-// every failure to get an answer — no responders, timeout, a broken connection — reported as
-// ENGINE_UNAVAILABLE. "No responders" comes back from the server at once, so a sale without an
-// engine costs a round trip, not a timeout.
+// orders and requests in flight (past it the gateway sheds load at once instead of queueing in
+// NATS) and every failure to get an answer — no responders, timeout, a broken connection —
+// reported as ENGINE_UNAVAILABLE. "No responders" comes back from the server at once, so a sale
+// without an engine costs a round trip, not a timeout. Orders travel in batches (order-batcher.ts).
 
 export interface EngineLinkOptions {
   readonly requestTimeoutMs: number;
   readonly inflightMax: number;
+  /** Orders per PlaceOrders message; 1 sends each order on its own. */
+  readonly batchOrdersMax: number;
   /** Called for each request refused because too many were in flight. */
   readonly onShed: () => void;
 }
 
 export class EngineLink {
   private inflightCount = 0;
+  private readonly orders: OrderBatcher;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly options: EngineLinkOptions,
-  ) {}
+  ) {
+    this.orders = new OrderBatcher(
+      (saleId, body) => this.roundTrip(saleCommandSubject(saleId), body),
+      options.batchOrdersMax,
+    );
+  }
 
   get inflight(): number {
     return this.inflightCount;
   }
 
+  placeOrder(saleId: string, order: PlaceOrderRequest): Promise<CommandReply> {
+    return this.bounded(() => this.orders.place(saleId, order));
+  }
+
   command(saleId: string, body: object): Promise<CommandReply> {
-    return this.request<CommandReply>(saleCommandSubject(saleId), body);
+    return this.bounded(() => this.roundTrip<CommandReply>(saleCommandSubject(saleId), body));
   }
 
   query(saleId: string, body: object): Promise<QueryReply> {
-    return this.request<QueryReply>(saleQuerySubject(saleId), body);
+    return this.bounded(() => this.roundTrip<QueryReply>(saleQuerySubject(saleId), body));
   }
 
-  private async request<T extends CommandReply | QueryReply>(
-    subject: string,
-    body: object,
-  ): Promise<T> {
+  /** Counts the request while it is in flight, or refuses it at once past the bound. */
+  private async bounded<T>(request: () => Promise<T>): Promise<T> {
     if (this.inflightCount >= this.options.inflightMax) {
       this.options.onShed();
       throw new ApiError('OVERLOADED', 'Too many orders in flight at this gateway; retry shortly.');
     }
     this.inflightCount += 1;
+    try {
+      return await request();
+    } finally {
+      this.inflightCount -= 1;
+    }
+  }
+
+  private async roundTrip<T extends CommandReply | QueryReply | BatchReply>(
+    subject: string,
+    body: object,
+  ): Promise<T> {
     let data: Uint8Array;
     try {
       const msg = await this.nc.request(subject, encodeMessage(body), {
@@ -63,8 +87,6 @@ export class EngineLink {
         `No engine answered for this sale (${(error as Error).message}); retry later. ` +
           'An order sent with an Idempotency-Key can be retried safely.',
       );
-    } finally {
-      this.inflightCount -= 1;
     }
     return decodeReply<T>(data);
   }

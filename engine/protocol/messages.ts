@@ -9,12 +9,15 @@ import {
 } from '../core/errors.js';
 import type { OrderStatus } from '../core/types.js';
 import type { CustomerView, OrderView, SaleView } from '../core/views.js';
-import { CommandRequest, QueryRequest } from './schemas.js';
+import { CommandMessage, QueryRequest } from './schemas.js';
 
 // The shapes of what the engine replies and publishes, and the checked decoding of what arrives.
 
-/** Requests larger than this are refused before parsing: no command needs more. */
-export const REQUEST_BYTES_MAX = 16 * 1024;
+/**
+ * Requests larger than this are refused before parsing. A full PlaceOrders batch of the largest
+ * orders (ids, key and hash at their limits: ~520 bytes each) fits; nothing else comes close.
+ */
+export const REQUEST_BYTES_MAX = 96 * 1024;
 
 export interface ErrorReply {
   readonly ok: false;
@@ -39,6 +42,14 @@ export type CommandReply =
       readonly order: OrderView;
       readonly changed: boolean;
     }
+  | ErrorReply;
+
+/**
+ * The answer to a PlaceOrders batch: one reply per order, in the batch's order — or one error for
+ * the whole batch when none of it was decided (not valid, the sale not served here).
+ */
+export type BatchReply =
+  | { readonly ok: true; readonly kind: 'batch'; readonly replies: readonly CommandReply[] }
   | ErrorReply;
 
 export interface CustomerOrders extends Omit<CustomerView, 'orderIds'> {
@@ -141,11 +152,13 @@ function decodeChecked<T extends TSchema>(schema: T, label: string) {
 const refuse = (message: string) =>
   ({ ok: false, rejection: rejection('INVALID_REQUEST', message) }) as const;
 
-export const decodeCommandRequest = decodeChecked(CommandRequest, 'command');
+export const decodeCommandMessage = decodeChecked(CommandMessage, 'command');
 export const decodeQueryRequest = decodeChecked(QueryRequest, 'query');
 
 /** Replies come from our own engine, but a gateway still refuses to act on a garbled one. */
-export function decodeReply<T extends CommandReply | QueryReply>(bytes: Uint8Array): T {
+export function decodeReply<T extends CommandReply | QueryReply | BatchReply>(
+  bytes: Uint8Array,
+): T {
   const value: unknown = JSON.parse(decoder.decode(bytes));
   if (typeof value !== 'object' || value === null || !('ok' in value))
     throw new Error('engine reply has no "ok" field');

@@ -12,6 +12,9 @@ import {
   TRACKING_ID_CHARS_MAX,
 } from '../core/limits.js';
 
+/** Orders in one PlaceOrders message (a gateway splits larger batches). */
+export const ORDER_BATCH_ORDERS_MAX = 128;
+
 // JSON schemas of every message that travels to the engine. Everything arriving over NATS is
 // checked against these before the engine looks at it; the gateway reuses the same pieces for
 // its HTTP schemas. Unknown fields are refused (additionalProperties: false).
@@ -68,6 +71,22 @@ export const CommandRequest = Type.Union([
   RecordShippingStatusRequest,
 ]);
 
+/**
+ * Several orders for one sale in one message: a gateway sends the orders that reached it in the
+ * same event-loop turn together, so a burst costs one NATS round trip per batch, not per order.
+ * The engine decides them one by one in this order, exactly as if they had come one by one.
+ */
+export const PlaceOrdersRequest = Type.Object(
+  {
+    type: Type.Literal('PlaceOrders'),
+    orders: Type.Array(PlaceOrderRequest, { minItems: 1, maxItems: ORDER_BATCH_ORDERS_MAX }),
+  },
+  strict,
+);
+
+/** What may arrive on `sale.<id>.cmd`: one command, or a batch of orders. */
+export const CommandMessage = Type.Union([...CommandRequest.anyOf, PlaceOrdersRequest]);
+
 export const QueryRequest = Type.Union([
   Type.Object({ type: Type.Literal('GetSale') }, strict),
   Type.Object({ type: Type.Literal('GetOrder'), orderId: OrderIdSchema }, strict),
@@ -81,4 +100,6 @@ export type PlaceOrderRequest = Static<typeof PlaceOrderRequest>;
 export type ConfigureSaleRequest = Static<typeof ConfigureSaleRequest>;
 export type RecordShippingStatusRequest = Static<typeof RecordShippingStatusRequest>;
 export type CommandRequest = Static<typeof CommandRequest>;
+export type PlaceOrdersRequest = Static<typeof PlaceOrdersRequest>;
+export type CommandMessage = Static<typeof CommandMessage>;
 export type QueryRequest = Static<typeof QueryRequest>;

@@ -1,13 +1,16 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { rejection } from '../core/errors.js';
 import {
+  type BatchReply,
   type CommandReply,
-  decodeCommandRequest,
+  decodeCommandMessage,
   decodeQueryRequest,
+  type ErrorReply,
   encodeMessage,
   errorReply,
   type QueryReply,
 } from '../protocol/messages.js';
+import type { PlaceOrdersRequest } from '../protocol/schemas.js';
 import { saleCommandSubject, saleQuerySubject } from '../protocol/subjects.js';
 import type { EngineActor, Envelope } from './actor.js';
 import type { EngineMetrics } from './metrics.js';
@@ -49,11 +52,41 @@ export class NatsService {
 
   private onCommand(saleId: string, msg: Msg): void {
     if (!msg.reply) return;
-    const decoded = decodeCommandRequest(msg.data);
-    const respond = this.responder(msg, 'command');
-    if (!decoded.ok) respond(errorReply(decoded.rejection));
-    else if (!this.isLeased(saleId)) respond(errorReply(rejection('ENGINE_UNAVAILABLE')));
-    else this.offer(respond, { kind: 'command', saleId, request: decoded.value, respond });
+    const decoded = decodeCommandMessage(msg.data);
+    if (!decoded.ok) this.refuse(msg, errorReply(decoded.rejection));
+    else if (!this.isLeased(saleId)) this.refuse(msg, errorReply(rejection('ENGINE_UNAVAILABLE')));
+    else if (decoded.value.type === 'PlaceOrders') this.offerBatch(saleId, decoded.value, msg);
+    else {
+      const respond = this.responder(msg, 'command');
+      this.offer(respond, { kind: 'command', saleId, request: decoded.value, respond });
+    }
+  }
+
+  /** A command or a whole batch refused before the actor saw it. */
+  private refuse(msg: Msg, reply: ErrorReply): void {
+    this.metrics.answered('command', reply);
+    msg.respond(encodeMessage(reply));
+  }
+
+  /**
+   * Each order of a batch goes to the actor as if it had come alone, in the batch's order; the
+   * batch is answered once every order has its reply (they all become durable in the same group
+   * commit or the next one).
+   */
+  private offerBatch(saleId: string, batch: PlaceOrdersRequest, msg: Msg): void {
+    const replies: CommandReply[] = new Array(batch.orders.length);
+    let waiting = batch.orders.length;
+    batch.orders.forEach((request, index) => {
+      const respond = (reply: CommandReply): void => {
+        this.metrics.answered('command', reply);
+        replies[index] = reply;
+        waiting -= 1;
+        if (waiting > 0) return;
+        const answer: BatchReply = { ok: true, kind: 'batch', replies };
+        msg.respond(encodeMessage(answer));
+      };
+      this.offer(respond, { kind: 'command', saleId, request, respond });
+    });
   }
 
   private onQuery(saleId: string, msg: Msg): void {
@@ -64,7 +97,7 @@ export class NatsService {
     else this.offer(respond, { kind: 'query', saleId, request: decoded.value, respond });
   }
 
-  private offer(respond: Respond, envelope: Envelope): void {
+  private offer(respond: (reply: ErrorReply) => void, envelope: Envelope): void {
     if (!this.actor.offer(envelope)) respond(errorReply(rejection('OVERLOADED')));
   }
 

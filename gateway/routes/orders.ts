@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { saleIdOfOrderId } from '../../engine/protocol/index.js';
-import { authenticate } from '../auth.js';
+import { requireCustomer } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ApiError, sendError } from '../errors.js';
 import {
@@ -44,9 +44,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
         response: replies({ 200: Order, 201: Order }, [401, 404, 409, 422, 429, 503]),
       },
       config: { rateLimit: {} },
-      preValidation: async (request) => {
-        authenticate(request);
-      },
+      preValidation: requireCustomer,
     },
     async (request, reply) => {
       const { customerId } = request.identity!;
@@ -57,7 +55,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
         metrics.soldOutFastPath.inc();
         return sendError(reply, SOLD_OUT_FROM_CACHE, context.config.retryAfterS);
       }
-      const answer = await engine.command(saleId, {
+      const answer = await engine.placeOrder(saleId, {
         type: 'PlaceOrder',
         customerId,
         quantity,
@@ -85,9 +83,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
         response: replies({ 200: Order }, [401, 403, 404, 429, 503]),
       },
       config: { rateLimit: {} },
-      preValidation: async (request) => {
-        authenticate(request);
-      },
+      preValidation: requireCustomer,
     },
     async (request) => {
       const identity = request.identity!;

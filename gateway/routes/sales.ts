@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { authenticate, requireAdmin } from '../auth.js';
+import { requireAdmin, requireCustomer } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import {
@@ -49,9 +49,7 @@ export function registerSaleRoutes(app: FastifyInstance, context: GatewayContext
         response: replies({ 200: MyOrders }, [401, 404, 429, 503]),
       },
       config: { rateLimit: {} },
-      preValidation: async (request) => {
-        authenticate(request);
-      },
+      preValidation: requireCustomer,
     },
     async (request) => {
       const { saleId } = request.params;
