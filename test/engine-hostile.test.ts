@@ -2,6 +2,7 @@ import t from 'tap';
 import {
   decodeReply,
   type ErrorReply,
+  ORDER_BATCH_ORDERS_MAX,
   saleCommandSubject,
   saleQuerySubject,
 } from '../engine/protocol/index.js';
@@ -12,6 +13,12 @@ import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 // keeps serving; nothing changes state.
 
 const encoder = new TextEncoder();
+
+// Batches lead with valid orders: if any part of a refused batch were placed, the "state
+// unchanged" check below would see the stock move.
+const validOrder = (customerId: string) => ({ type: 'PlaceOrder', customerId, quantity: 1 });
+const batch = (orders: unknown, extra: object = {}) =>
+  encoder.encode(JSON.stringify({ type: 'PlaceOrders', orders, ...extra }));
 
 const hostileCommands: [string, Uint8Array][] = [
   ['empty', new Uint8Array()],
@@ -65,6 +72,34 @@ const hostileCommands: [string, Uint8Array][] = [
     'bad status',
     encoder.encode('{"type":"RecordShippingStatus","orderId":"hostile~1","status":"DELIVERED"}'),
   ],
+  ['empty batch', batch([])],
+  [
+    'batch over the limit',
+    batch(Array.from({ length: ORDER_BATCH_ORDERS_MAX + 1 }, (_, i) => validOrder(`b${i}`))),
+  ],
+  [
+    'batch with one invalid order',
+    batch([
+      validOrder('a'),
+      validOrder('b'),
+      { type: 'PlaceOrder', customerId: 'c', quantity: '1' },
+    ]),
+  ],
+  [
+    'batch with a ConfigureSale',
+    batch([
+      validOrder('a'),
+      { type: 'ConfigureSale', name: 'x', stock: 1_000, perCustomerLimit: 100 },
+    ]),
+  ],
+  [
+    'batch with a nested batch',
+    batch([validOrder('a'), { type: 'PlaceOrders', orders: [validOrder('b')] }]),
+  ],
+  ['batch with an unknown field', batch([validOrder('a')], { priority: 1 })],
+  ['batch orders not an array', batch({ 0: validOrder('a') })],
+  ['batch orders null', batch(null)],
+  ['batch without orders', encoder.encode('{"type":"PlaceOrders"}')],
 ];
 
 t.test('hostile messages get INVALID_REQUEST and change nothing', async (t) => {
