@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { openWal } from '../../wal/index.js';
@@ -7,12 +7,13 @@ import { rejection } from '../core/errors.js';
 import { viewSale } from '../core/views.js';
 import { encodeMessage } from '../protocol/messages.js';
 import { ordersStatusSubject } from '../protocol/subjects.js';
+import { AckedPublisher } from './acked-publisher.js';
 import { EngineActor } from './actor.js';
 import type { EngineConfig } from './config.js';
 import { SaleLeases } from './lease.js';
 import { EngineMetrics, serveMetrics } from './metrics.js';
 import { NatsService } from './nats-service.js';
-import { Outbox } from './outbox.js';
+import { OUTBOX_PUBLISH_TIMEOUT_MS, Outbox } from './outbox.js';
 import { encodeSnapshot, recoverState } from './recovery.js';
 import { StockPublisher } from './stock-publisher.js';
 import { ensureOrdersStream } from './streams.js';
@@ -121,8 +122,9 @@ async function startOn(
   );
 
   const { state } = recovered;
+  const publisher = new AckedPublisher(nc, OUTBOX_PUBLISH_TIMEOUT_MS);
   const outbox = new Outbox({
-    js: jetstream(nc),
+    publish: (message) => publisher.publish(message),
     logger: logger.child({ component: 'outbox' }),
     watermarkFile,
     watermark,
@@ -214,6 +216,7 @@ async function startOn(
     ]);
     clearTimeout(giveUp);
     await outbox.close();
+    publisher.close();
     await wal.close();
     await leases.releaseAll();
     await nc.drain();

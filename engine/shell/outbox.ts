@@ -1,6 +1,6 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { ORDERS_STREAM } from '../protocol/subjects.js';
+import type { StreamPublish } from './acked-publisher.js';
 import type { WatermarkFile } from './watermark-file.js';
 
 // The outbox (I4): every confirmed order goes to JetStream `ORDERS` after it is durable in the
@@ -22,7 +22,8 @@ export interface OutboxMessage {
 }
 
 export interface OutboxOptions {
-  readonly js: JetStreamClient;
+  /** Resolves once JetStream has stored the message (see acked-publisher.ts). */
+  readonly publish: (message: StreamPublish) => Promise<void>;
   readonly logger: Logger;
   readonly watermarkFile: WatermarkFile;
   /** Everything at or below this lsn was acknowledged before (read from the watermark file). */
@@ -109,11 +110,7 @@ export class Outbox {
 
   private async send(message: OutboxMessage): Promise<void> {
     try {
-      await this.options.js.publish(message.subject, message.data, {
-        msgID: message.msgId,
-        timeout: OUTBOX_PUBLISH_TIMEOUT_MS,
-        expect: { streamName: ORDERS_STREAM },
-      });
+      await this.options.publish({ ...message, stream: ORDERS_STREAM });
       this.acknowledged(message);
     } catch (error) {
       this.failed(message, error);
