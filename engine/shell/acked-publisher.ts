@@ -55,7 +55,8 @@ export class AckedPublisher {
 
   /** Resolves once the stream has stored the message (or already had its msgId). */
   publish({ subject, data, msgId, stream }: StreamPublish): Promise<void> {
-    const token = String((this.sequence += 1));
+    this.sequence += 1;
+    const token = String(this.sequence);
     const header = headers();
     header.set('Nats-Msg-Id', msgId);
     header.set('Nats-Expected-Stream', stream);
