@@ -116,6 +116,9 @@ export class SaleLeases {
       this.hold(saleId, await this.kv.create(saleId, this.value), sentAt);
       return null;
     } catch {
+      // Held by somebody (or the request failed): see by whom.
+    }
+    try {
       const entry = await this.kv.get(saleId);
       if (entry === null || entry.operation !== 'PUT') return undefined;
       const other = entry.json<LeaseHolder>();
@@ -128,6 +131,11 @@ export class SaleLeases {
       );
       this.hold(saleId, await this.kv.update(saleId, this.value, entry.revision), sentAt);
       return null;
+    } catch (error) {
+      // The entry changed between our calls (it expired, or another engine took it first), or
+      // NATS did not answer in time: nothing is ours, so try again on the next poll.
+      this.logger.warn({ saleId, err: error }, 'lease not acquired this time; trying again');
+      return undefined;
     }
   }
 
@@ -202,7 +210,7 @@ export class SaleLeases {
     // someone did in the meantime). We stopped serving when it lapsed locally, so nothing overlapped.
     const other =
       entry === null || entry.operation !== 'PUT'
-        ? await this.tryAcquire(saleId).catch(() => undefined)
+        ? await this.tryAcquire(saleId)
         : undefined;
     if (other === null) {
       this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');

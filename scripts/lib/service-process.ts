@@ -13,6 +13,8 @@ export const PROJECT_ROOT = fileURLToPath(
   new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url),
 );
 const LOG_WAIT_MS = 30_000;
+/** Log lines quoted when a process fails to say what was awaited. */
+const LAST_LOG_LINES = 5;
 
 export interface LogLine {
   readonly level: number;
@@ -69,7 +71,7 @@ export class ServiceProcess {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
         reject(
-          new Error(`log line not seen in ${timeoutMs} ms; stderr: ${this.stderr.slice(-2000)}`),
+          new Error(`log line not seen in ${timeoutMs} ms; ${this.lastWords()}`),
         );
       }, timeoutMs);
       const waiter: Waiter = {
@@ -86,7 +88,7 @@ export class ServiceProcess {
         clearTimeout(timer);
         reject(
           new Error(
-            `process exited (${code ?? signal}) before the log line; stderr: ${this.stderr.slice(-2000)}`,
+            `process exited (${code ?? signal}) before the log line; ${this.lastWords()}`,
           ),
         );
       });
@@ -98,6 +100,12 @@ export class ServiceProcess {
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
+  }
+
+  /** What a failure message should show: the last log lines and the end of stderr. */
+  private lastWords(): string {
+    const lines = this.logs.slice(-LAST_LOG_LINES).map((line) => JSON.stringify(line));
+    return `last log lines: ${lines.join('\n')}; stderr: ${this.stderr.slice(-2000)}`;
   }
 
   private onLine(text: string): void {
