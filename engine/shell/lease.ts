@@ -209,9 +209,7 @@ export class SaleLeases {
     // Expired while we were cut off, and nobody took it since: take it again (create refuses if
     // someone did in the meantime). We stopped serving when it lapsed locally, so nothing overlapped.
     const other =
-      entry === null || entry.operation !== 'PUT'
-        ? await this.tryAcquire(saleId)
-        : undefined;
+      entry === null || entry.operation !== 'PUT' ? await this.tryAcquire(saleId) : undefined;
     if (other === null) {
       this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');
       return;

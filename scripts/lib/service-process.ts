@@ -70,9 +70,7 @@ export class ServiceProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(
-          new Error(`log line not seen in ${timeoutMs} ms; ${this.lastWords()}`),
-        );
+        reject(new Error(`log line not seen in ${timeoutMs} ms; ${this.lastWords()}`));
       }, timeoutMs);
       const waiter: Waiter = {
         match,
@@ -87,9 +85,7 @@ export class ServiceProcess {
         this.waiters.delete(waiter);
         clearTimeout(timer);
         reject(
-          new Error(
-            `process exited (${code ?? signal}) before the log line; ${this.lastWords()}`,
-          ),
+          new Error(`process exited (${code ?? signal}) before the log line; ${this.lastWords()}`),
         );
       });
     });
