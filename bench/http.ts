@@ -6,11 +6,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { requestJson } from '../scripts/lib/http-json.js';
 import { summarizeLatencies } from '../scripts/lib/latency-stats.js';
-import { type LocalStack, startLocalStack } from '../scripts/lib/local-stack.js';
+import { startLocalStack } from '../scripts/lib/local-stack.js';
+import { type QuietGateway, startQuietGateway } from '../scripts/lib/quiet-gateway.js';
 import { configureSale } from '../scripts/lib/sale-admin.js';
 import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
 import { TokenPool } from '../scripts/lib/token-pool.js';
 import { mintToken } from '../scripts/lib/tokens.js';
+import { type OpenLoopRequest, openLoop } from './open-loop.js';
 import { type BenchRow, printTable } from './table.js';
 
 // `npm run bench:http`: orders per second and latency through HTTP → gateway → NATS → engine →
@@ -18,9 +20,12 @@ import { type BenchRow, printTable } from './table.js';
 // baseline is a bare Fastify route in a process of its own, measured in the same run:
 //   - durable accepts: stock that never runs out, so every order is written and fsynced before
 //     its 201;
-//   - sold-out fast path: a sold-out sale, which the gateway refuses from its stock cache.
-// One gateway, so it compares with one bare process. Rate limiting and load shedding are set out
-// of reach: their refusals would be fast non-answers, not the path being measured.
+//   - the same with the gateway's batching off (ENGINE_BATCH_ORDERS_MAX=1): what batching buys;
+//   - sold-out fast path: a sold-out sale, which the gateway refuses from its stock cache;
+//   - latency under a given load: 1,000 connections, an open loop at half the durable path's
+//     measured capacity, for the bare route, durable accepts and the fast path alike.
+// One gateway per row, so it compares with one bare process. Rate limiting and load shedding are
+// set out of reach: their refusals would be fast non-answers, not the path being measured.
 
 const CONNECTION_LEVELS = [100, 1_000] as const;
 const MEASURE_S = 4;
@@ -49,6 +54,14 @@ const GATEWAY_ENV = {
 };
 /** Requests autocannon abandons at the end of a run are still answered; let them finish. */
 const IN_FLIGHT_SETTLE_MS = 500;
+/** Open-loop rows: offered load as a share of the durable path's closed-loop capacity. */
+const OPEN_LOOP_LOAD_SHARE = 0.5;
+const OPEN_LOOP_CONNECTIONS = 1_000;
+const OPEN_LOOP_WARMUP_S = 2;
+const OPEN_LOOP_MEASURE_S = 5;
+/** Before each gateway row, the engine's outbox must have drained the previous row's orders. */
+const OUTBOX_DRAIN_WAIT_MS_MAX = 120_000;
+const OUTBOX_POLL_MS = 200;
 /** Goals from the issue. */
 const DURABLE_RATIO_GOAL = 0.5;
 const SOLD_OUT_RATIO_GOAL = 0.9;
@@ -172,6 +185,51 @@ async function soldOutFastPathCount(gatewayUrl: string): Promise<number> {
   return Number(line?.[1] ?? 0);
 }
 
+/**
+ * Waits until the engine has published every order of the previous row to JetStream: its outbox
+ * works on after the load stops, and would otherwise take the next row's CPU.
+ */
+async function outboxDrained(engineMetricsUrl: string): Promise<void> {
+  const deadline = Date.now() + OUTBOX_DRAIN_WAIT_MS_MAX;
+  for (;;) {
+    const metrics = String((await requestJson(engineMetricsUrl)).body);
+    const backlog = Number(/^flashsale_engine_outbox_backlog (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    if (backlog === 0) return;
+    if (Date.now() > deadline) throw new Error(`the engine's outbox still holds ${backlog}`);
+    await delay(OUTBOX_POLL_MS);
+  }
+}
+
+function openLoopRequests(requests: autocannon.Request[]): OpenLoopRequest[] {
+  return requests.map((request) => ({
+    path: request.path!,
+    headers: request.headers as Record<string, string>,
+    body: request.body as string,
+  }));
+}
+
+async function measureOpenLoop(
+  url: string,
+  requests: autocannon.Request[],
+  ratePerS: number,
+): Promise<Measurement> {
+  const result = await openLoop({
+    url,
+    connections: OPEN_LOOP_CONNECTIONS,
+    ratePerS,
+    warmupS: OPEN_LOOP_WARMUP_S,
+    measureS: OPEN_LOOP_MEASURE_S,
+    requests: openLoopRequests(requests),
+  });
+  const latency = summarizeLatencies([...result.latenciesMs]);
+  return {
+    perSecond: result.perSecond,
+    p50Ms: latency.p50Ms,
+    p99Ms: latency.p99Ms,
+    outcomes: result.outcomes,
+  };
+}
+
 async function prepareSales(gatewayUrl: string, tokens: TokenPool): Promise<void> {
   const admin = mintToken(JWT_SECRET, { sub: 'bench-admin', role: 'admin' });
   await configureSale(gatewayUrl, admin, OPEN_SALE, {
@@ -211,26 +269,36 @@ function p99Goal(name: string, measured: Measurement, goalMs: number): GoalCheck
   };
 }
 
-async function run(
-  stack: LocalStack,
-  bareUrl: string,
-): Promise<{ rows: BenchRow[]; goals: GoalCheck[] }> {
-  const gatewayUrl = stack.gatewayUrls[0]!;
+interface Targets {
+  readonly bareUrl: string;
+  readonly gatewayUrl: string;
+  readonly unbatchedGatewayUrl: string;
+  readonly engineMetricsUrl: string;
+}
+
+async function run(targets: Targets): Promise<{ rows: BenchRow[]; goals: GoalCheck[] }> {
+  const { bareUrl, gatewayUrl, unbatchedGatewayUrl, engineMetricsUrl } = targets;
   const tokens = new TokenPool(JWT_SECRET, CUSTOMERS, 'bench-c');
   await prepareSales(gatewayUrl, tokens);
   const openOrders = ordersOfEveryCustomer(tokens, OPEN_SALE);
   const soldOutOrders = ordersOfEveryCustomer(tokens, SOLD_OUT_SALE);
   const rows: BenchRow[] = [];
   const goals: GoalCheck[] = [];
+  let durableCapacity = 0;
   for (const connections of CONNECTION_LEVELS) {
     const level = `${connections.toLocaleString('en-US')} conns`;
     const bare = await measure(bareUrl, openOrders, connections);
+    await outboxDrained(engineMetricsUrl);
     const durable = await measure(gatewayUrl, openOrders, connections);
+    await outboxDrained(engineMetricsUrl);
+    const unbatched = await measure(unbatchedGatewayUrl, openOrders, connections);
+    await outboxDrained(engineMetricsUrl);
     const fastPathBefore = await soldOutFastPathCount(gatewayUrl);
     const soldOut = await measure(gatewayUrl, soldOutOrders, connections);
     await delay(IN_FLIGHT_SETTLE_MS);
     // Warm-up and measurement, and the requests still in flight when autocannon stopped.
     const fromCache = (await soldOutFastPathCount(gatewayUrl)) - fastPathBefore;
+    durableCapacity = durable.perSecond;
     rows.push(
       {
         name: `bare Fastify route, ${level}`,
@@ -245,6 +313,14 @@ async function run(
         baseline: 'bare route',
         ratio: durable.perSecond / bare.perSecond,
         note: describe(durable),
+      },
+      {
+        name: `durable accepts unbatched, ${level}`,
+        value: unbatched.perSecond,
+        unit: 'orders/s',
+        baseline: 'bare route',
+        ratio: unbatched.perSecond / bare.perSecond,
+        note: `batching buys ${(durable.perSecond / unbatched.perSecond).toFixed(2)}x; ${describe(unbatched)}`,
       },
       {
         name: `sold-out fast path, ${level}`,
@@ -269,10 +345,31 @@ async function run(
     );
     if (connections === P99_GOAL_CONNECTIONS)
       goals.push(
-        p99Goal(`durable accepts, ${level}`, durable, P99_MS_GOAL),
-        p99Goal(`sold-out fast path, ${level}`, soldOut, P99_MS_GOAL),
-        p99Goal(`(for scale) bare Fastify route, ${level}`, bare, P99_MS_GOAL),
+        p99Goal(`durable accepts, ${level}, closed loop`, durable, P99_MS_GOAL),
+        p99Goal(`sold-out fast path, ${level}, closed loop`, soldOut, P99_MS_GOAL),
+        p99Goal(`(for scale) bare Fastify route, ${level}, closed loop`, bare, P99_MS_GOAL),
       );
+  }
+  // Latency at a load the durable path carries: the same offered rate for all three.
+  const ratePerS = Math.max(100, Math.round((durableCapacity * OPEN_LOOP_LOAD_SHARE) / 100) * 100);
+  const level = `${OPEN_LOOP_CONNECTIONS.toLocaleString('en-US')} conns at ${ratePerS.toLocaleString('en-US')}/s`;
+  await outboxDrained(engineMetricsUrl);
+  const openRows: [string, string, autocannon.Request[]][] = [
+    ['bare Fastify route', bareUrl, openOrders],
+    ['durable accepts', gatewayUrl, openOrders],
+    ['sold-out fast path', gatewayUrl, soldOutOrders],
+  ];
+  for (const [name, url, requests] of openRows) {
+    const measured = await measureOpenLoop(url, requests, ratePerS);
+    await outboxDrained(engineMetricsUrl);
+    rows.push({
+      name: `${name}, ${level}`,
+      value: measured.p99Ms,
+      unit: 'ms p99',
+      note: `open loop, latency from each request's scheduled time; ${describe(measured)}`,
+    });
+    if (name !== 'bare Fastify route')
+      goals.push(p99Goal(`${name}, ${level}, open loop`, measured, P99_MS_GOAL));
   }
   return { rows, goals };
 }
@@ -285,12 +382,24 @@ const stack = await startLocalStack({
   engineEnv: { MAILBOX_COMMANDS_MAX: '65536' },
 });
 const bare = await startBareServer();
+let unbatched: QuietGateway | null = null;
 try {
-  const { rows, goals } = await run(stack, bare.url);
+  unbatched = await startQuietGateway({
+    natsUrl: stack.natsUrl,
+    jwtSecret: JWT_SECRET,
+    env: { ...GATEWAY_ENV, ENGINE_BATCH_ORDERS_MAX: '1' },
+  });
+  const { rows, goals } = await run({
+    bareUrl: bare.url,
+    gatewayUrl: stack.gatewayUrls[0]!,
+    unbatchedGatewayUrl: unbatched.url,
+    engineMetricsUrl: `http://127.0.0.1:${await stack.engine.metricsPort()}/metrics`,
+  });
   printTable('bench:http — orders through one gateway, NATS and the engine, fsync per batch', rows);
   console.log('\ngoals from the issue:');
   for (const goal of goals) console.log(`  ${goal.met ? 'met   ' : 'missed'} ${goal.line}`);
 } finally {
   bare.child.kill('SIGTERM');
+  await unbatched?.process.kill('SIGTERM');
   await stack.stop();
 }
