@@ -3,15 +3,17 @@ import fc from 'fast-check';
 import t from 'tap';
 import {
   type Command,
+  decide,
   type EngineState,
   type Event,
   evolve,
   fromSnapshotData,
   initialState,
   type ShippingStatus,
+  SnapshotCursor,
   toSnapshotData,
 } from '../engine/core/index.js';
-import { step, T0 } from './helpers/core.js';
+import { configure, order, step, T0 } from './helpers/core.js';
 
 // Random command sequences against a few small sales, so that sell-outs, caps, key reuse and
 // late shipping reports all happen often. After every step: I1, I2, I5 and "replaying the events
@@ -171,4 +173,70 @@ t.test('a snapshot round trip gives the same state', async (t) => {
     { numRuns: 200 },
   );
   t.pass('200 random states survived a snapshot round trip');
+});
+
+// What the actor does while a snapshot is being written: a few orders read, then commands decided
+// and applied (preserving an order before its shipping status changes), and so on.
+const ORDERS_BEFORE_MAX = 40;
+type Interleaved =
+  | { readonly read: number }
+  | { readonly ship: number; readonly status: ShippingStatus; readonly at: number }
+  | { readonly place: string };
+const interleavedArb: fc.Arbitrary<Interleaved> = fc.oneof(
+  fc.integer({ min: 1, max: 4 }).map((read) => ({ read })),
+  fc.record({
+    ship: fc.integer({ min: 1, max: ORDERS_BEFORE_MAX }),
+    status: fc.constantFrom<ShippingStatus>('SHIPPING_DELAYED', 'SHIPPING_FAILED'),
+    at: fc.integer({ min: T0, max: T0 + 1000 }),
+  }),
+  fc.constantFrom(...CUSTOMERS).map((place) => ({ place })),
+);
+
+t.test('a snapshot read in steps while commands go on is the state it began with', async (t) => {
+  let changedWhileRead = 0;
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: ORDERS_BEFORE_MAX }),
+      fc.array(commandArb, { maxLength: 30 }),
+      fc.array(interleavedArb, { maxLength: 80 }),
+      (orderCount, noise, during) => {
+        const state = initialState();
+        step(state, { ...configure('a', { stock: 1_000, perCustomerLimit: 1_000 }), at: T0 });
+        for (let n = 0; n < orderCount; n += 1) step(state, order('a', CUSTOMERS[n % 5]!));
+        for (const command of noise) step(state, command);
+        const expected = JSON.stringify(toSnapshotData(state));
+        const cursor = new SnapshotCursor(state);
+        const orders = [];
+        const apply = (command: Command): void => {
+          const decision = decide(state, command);
+          if (!decision.ok) return;
+          for (const event of decision.events) {
+            if (event.type === 'ShippingStatusRecorded') {
+              if (!cursor.done) changedWhileRead += 1;
+              cursor.preserve(state.orders.get(event.orderId)!);
+            }
+            evolve(state, event);
+          }
+        };
+        for (const action of during) {
+          if ('read' in action) orders.push(...cursor.next(action.read));
+          else if ('ship' in action)
+            apply({
+              type: 'RecordShippingStatus',
+              orderId: `a~${action.ship}`,
+              status: action.status,
+              trackingId: null,
+              message: null,
+              at: action.at,
+            });
+          else apply(order('a', action.place));
+        }
+        orders.push(...cursor.next(Number.POSITIVE_INFINITY));
+        assert.ok(cursor.done);
+        assert.equal(JSON.stringify({ version: 1, sales: cursor.sales, orders }), expected);
+      },
+    ),
+    { numRuns: 400 },
+  );
+  t.ok(changedWhileRead > 200, `orders changed while the snapshot was read: ${changedWhileRead}`);
 });

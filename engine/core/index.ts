@@ -4,6 +4,11 @@ export * from './errors.js';
 export { evolve } from './evolve.js';
 export * from './limits.js';
 export { formatOrderId, saleIdOfOrderId } from './order-id.js';
-export { fromSnapshotData, type SnapshotData, toSnapshotData } from './snapshot.js';
+export {
+  fromSnapshotData,
+  SnapshotCursor,
+  type SnapshotData,
+  toSnapshotData,
+} from './snapshot.js';
 export * from './types.js';
 export * from './views.js';

@@ -1,5 +1,12 @@
 import { addOrder } from './evolve.js';
-import { type EngineState, type HistoryEntry, initialState, type OrderStatus } from './types.js';
+import {
+  type EngineState,
+  type HistoryEntry,
+  initialState,
+  type OrderState,
+  type OrderStatus,
+  type SaleState,
+} from './types.js';
 
 // State ↔ plain data for snapshots. Tuples rather than objects: a million orders must load in well
 // under a second. Indexes (customers, idempotency keys) are rebuilt from the orders, in placement
@@ -7,7 +14,7 @@ import { type EngineState, type HistoryEntry, initialState, type OrderStatus } f
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
-type SaleTuple = [
+export type SaleTuple = [
   saleId: string,
   name: string,
   stock: number,
@@ -20,7 +27,7 @@ type SaleTuple = [
   lastOrderSequence: number,
 ];
 type HistoryTuple = [status: OrderStatus, at: number, message: string | null];
-type OrderTuple = [
+export type OrderTuple = [
   orderId: string,
   saleId: string,
   customerId: string,
@@ -39,38 +46,83 @@ export interface SnapshotData {
 }
 
 export function toSnapshotData(state: EngineState): SnapshotData {
-  const sales: SaleTuple[] = [];
-  for (const sale of state.sales.values()) {
-    const s = sale.settings;
-    sales.push([
-      sale.saleId,
-      s.name,
-      s.stock,
-      s.perCustomerLimit,
-      s.startsAt,
-      s.endsAt,
-      sale.createdAt,
-      sale.updatedAt,
-      sale.sold,
-      sale.lastOrderSequence,
-    ]);
+  const cursor = new SnapshotCursor(state);
+  return { version: SNAPSHOT_FORMAT_VERSION, sales: cursor.sales, orders: cursor.next(Infinity) };
+}
+
+/**
+ * A snapshot read in slices while the state moves on, so that writing a large one never holds
+ * the engine for long: it describes the state as it was when the cursor was made. Sales are
+ * copied at once (there are few); orders are read `next(n)` at a time, in placement order, up to
+ * the last one placed before the cursor was made (orders are never removed, and later ones come
+ * after it). The one other change an order can undergo is a shipping status: whoever applies one
+ * while the cursor is open calls `preserve(orderId)` first, and the cursor keeps the order as it
+ * was.
+ */
+export class SnapshotCursor {
+  readonly sales: SaleTuple[];
+  private readonly orderCount: number;
+  private readonly orders: Iterator<OrderState>;
+  private read = 0;
+  /** Orders changed since the cursor was made, as they were before the change. */
+  private readonly preserved = new Map<string, OrderTuple>();
+
+  constructor(state: EngineState) {
+    this.sales = Array.from(state.sales.values(), saleTuple);
+    this.orderCount = state.orders.size;
+    this.orders = state.orders.values();
   }
-  const orders: OrderTuple[] = [];
-  for (const o of state.orders.values()) {
-    const history = o.history.map((h): HistoryTuple => [h.status, h.at, h.message]);
-    orders.push([
-      o.orderId,
-      o.saleId,
-      o.customerId,
-      o.quantity,
-      o.createdAt,
-      o.idempotencyKey,
-      o.requestHash,
-      o.trackingId,
-      history,
-    ]);
+
+  get done(): boolean {
+    return this.read >= this.orderCount;
   }
-  return { version: SNAPSHOT_FORMAT_VERSION, sales, orders };
+
+  /** Call before an order changes: the snapshot keeps it as it is now (first call wins). */
+  preserve(order: OrderState): void {
+    if (!this.done && !this.preserved.has(order.orderId))
+      this.preserved.set(order.orderId, orderTuple(order));
+  }
+
+  /** The next orders, at most `max`; empty once done. */
+  next(max: number): OrderTuple[] {
+    const tuples: OrderTuple[] = [];
+    while (tuples.length < max && this.read < this.orderCount) {
+      const order = this.orders.next().value as OrderState;
+      this.read += 1;
+      tuples.push(this.preserved.get(order.orderId) ?? orderTuple(order));
+    }
+    return tuples;
+  }
+}
+
+function saleTuple(sale: SaleState): SaleTuple {
+  const s = sale.settings;
+  return [
+    sale.saleId,
+    s.name,
+    s.stock,
+    s.perCustomerLimit,
+    s.startsAt,
+    s.endsAt,
+    sale.createdAt,
+    sale.updatedAt,
+    sale.sold,
+    sale.lastOrderSequence,
+  ];
+}
+
+function orderTuple(o: OrderState): OrderTuple {
+  return [
+    o.orderId,
+    o.saleId,
+    o.customerId,
+    o.quantity,
+    o.createdAt,
+    o.idempotencyKey,
+    o.requestHash,
+    o.trackingId,
+    o.history.map((h): HistoryTuple => [h.status, h.at, h.message]),
+  ];
 }
 
 export function fromSnapshotData(data: SnapshotData): EngineState {

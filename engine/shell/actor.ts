@@ -1,6 +1,7 @@
 import { decide } from '../core/decide.js';
 import type { Rejection } from '../core/errors.js';
 import { evolve } from '../core/evolve.js';
+import { SnapshotCursor } from '../core/snapshot.js';
 import type { EngineState, Event } from '../core/types.js';
 import {
   type CommandReply,
@@ -24,6 +25,9 @@ import { commandReply, queryReply } from './replies.js';
 
 export const BATCH_COMMANDS_MAX = 4_096;
 
+/** Lets the event loop run (I/O, the next batch) between two steps of a snapshot. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export interface ActorLog {
   readonly lastLsn: number;
   append(payloads: readonly Uint8Array[]): Promise<number>;
@@ -34,7 +38,11 @@ export interface SnapshotPolicy {
   readonly everyRecords: number;
   /** Confirmed orders the outbox still holds (durable, not yet acknowledged by JetStream). */
   readonly pendingOutbox: () => Iterable<OutboxMessage>;
-  readonly encode: (state: EngineState, outbox: Iterable<OutboxMessage>) => Uint8Array;
+  readonly encode: (
+    cursor: SnapshotCursor,
+    outbox: readonly OutboxMessage[],
+    between: () => Promise<void>,
+  ) => Promise<Uint8Array>;
   readonly onError: (error: unknown) => void;
   readonly onWritten: (lsn: number) => void;
 }
@@ -97,7 +105,8 @@ export class EngineActor {
   /** Batches appended but not yet durable: their outbox messages are not in the outbox yet. */
   private readonly undurable = new Set<Batch>();
   private lastSnapshotLsn: number;
-  private snapshotting = false;
+  /** The snapshot being written, while it is. */
+  private snapshot: SnapshotCursor | null = null;
 
   constructor(private readonly options: ActorOptions) {
     this.lastSnapshotLsn = options.recoveredLsn;
@@ -174,6 +183,9 @@ export class EngineActor {
   /** Applies an event and notes what to publish about it once it is durable. */
   private apply(event: Event, batch: Batch): void {
     const { state } = this.options;
+    // A snapshot being written must keep the order as it was when it began.
+    if (this.snapshot !== null && event.type === 'ShippingStatusRecorded')
+      this.snapshot.preserve(state.orders.get(event.orderId)!);
     evolve(state, event);
     const lsn = this.options.log.lastLsn + batch.events.length + 1;
     batch.events.push(event);
@@ -223,24 +235,29 @@ export class EngineActor {
   }
 
   /**
-   * The state now covers exactly `log.lastLsn`, so a snapshot taken here is exact. Its outbox part
-   * is what the outbox holds plus the confirmed orders of batches still syncing.
+   * The state now covers exactly `log.lastLsn`, so a snapshot begun here is exact. Its outbox part
+   * is what the outbox holds plus the confirmed orders of batches still syncing. It is serialised
+   * a step at a time between batches (see SnapshotCursor), and written once those events are
+   * durable.
    */
   private maybeSnapshot(durable: Promise<unknown>): void {
     const { log, state, snapshots } = this.options;
     const lsn = log.lastLsn;
-    if (this.snapshotting || lsn - this.lastSnapshotLsn < snapshots.everyRecords) return;
-    this.snapshotting = true;
+    if (this.snapshot !== null || lsn - this.lastSnapshotLsn < snapshots.everyRecords) return;
+    const cursor = new SnapshotCursor(state);
+    this.snapshot = cursor;
     const syncing = [...this.undurable].flatMap((batch) => batch.outbox);
-    const payload = snapshots.encode(state, [...snapshots.pendingOutbox(), ...syncing]);
-    durable
-      .then(() => log.writeSnapshot(lsn, payload))
-      .then(() => {
+    snapshots
+      .encode(cursor, [...snapshots.pendingOutbox(), ...syncing], nextTurn)
+      .then(async (payload) => {
+        await durable;
+        await log.writeSnapshot(lsn, payload);
         this.lastSnapshotLsn = lsn;
         snapshots.onWritten(lsn);
-      }, snapshots.onError)
+      })
+      .catch(snapshots.onError)
       .finally(() => {
-        this.snapshotting = false;
+        this.snapshot = null;
       });
   }
 

@@ -20,6 +20,8 @@ const EngineEnv = Type.Object({
   LEASE_TTL_MS: Type.Integer({ default: 10_000, minimum: 1_000, maximum: 600_000 }),
   MAILBOX_COMMANDS_MAX: Type.Integer({ default: 16_384, minimum: 1, maximum: 1_048_576 }),
   SNAPSHOT_EVERY_RECORDS: Type.Integer({ default: 100_000, minimum: 100, maximum: 100_000_000 }),
+  /** Orders serialised per step of a snapshot before the engine gets back to its commands. */
+  SNAPSHOT_STEP_ORDERS: Type.Integer({ default: 5_000, minimum: 1, maximum: 10_000_000 }),
   OUTBOX_BACKLOG_MAX: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000 }),
   ORDERS_DUPLICATE_WINDOW_MS: Type.Integer({ default: 3_600_000, minimum: 1_000 }),
   STOCK_PUBLISH_INTERVAL_MS: Type.Integer({ default: 50, minimum: 1, maximum: 10_000 }),
@@ -39,6 +41,7 @@ export interface EngineConfig {
   readonly leaseTtlMs: number;
   readonly mailboxCommandsMax: number;
   readonly snapshotEveryRecords: number;
+  readonly snapshotStepOrders: number;
   readonly outboxBacklogMax: number;
   readonly ordersDuplicateWindowMs: number;
   readonly stockPublishIntervalMs: number;
@@ -64,6 +67,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     leaseTtlMs: values.LEASE_TTL_MS,
     mailboxCommandsMax: values.MAILBOX_COMMANDS_MAX,
     snapshotEveryRecords: values.SNAPSHOT_EVERY_RECORDS,
+    snapshotStepOrders: values.SNAPSHOT_STEP_ORDERS,
     outboxBacklogMax: values.OUTBOX_BACKLOG_MAX,
     ordersDuplicateWindowMs: values.ORDERS_DUPLICATE_WINDOW_MS,
     stockPublishIntervalMs: values.STOCK_PUBLISH_INTERVAL_MS,

@@ -172,7 +172,8 @@ async function startOn(
     snapshots: {
       everyRecords: config.snapshotEveryRecords,
       pendingOutbox: () => outbox.pendingMessages(),
-      encode: encodeSnapshot,
+      encode: (cursor, outbox, between) =>
+        encodeSnapshot(cursor, outbox, config.snapshotStepOrders, between),
       onError: (error) =>
         logger.error({ err: error }, 'snapshot failed; the log still holds everything'),
       onWritten: (lsn) => logger.info({ lsn }, 'snapshot written'),

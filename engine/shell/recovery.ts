@@ -1,6 +1,11 @@
 import type { WalRecord, WalSnapshot } from '../../wal/index.js';
 import { evolve } from '../core/evolve.js';
-import { fromSnapshotData, type SnapshotData, toSnapshotData } from '../core/snapshot.js';
+import {
+  fromSnapshotData,
+  SNAPSHOT_FORMAT_VERSION,
+  type SnapshotCursor,
+  type SnapshotData,
+} from '../core/snapshot.js';
 import { type EngineState, initialState } from '../core/types.js';
 import { decodeEvent } from './event-codec.js';
 import { outboxMessageOf } from './order-messages.js';
@@ -19,13 +24,27 @@ interface SnapshotEnvelope {
   readonly outbox: readonly (readonly [number, string])[];
 }
 
-export function encodeSnapshot(state: EngineState, outbox: Iterable<OutboxMessage>): Buffer {
-  const envelope: SnapshotEnvelope = {
-    version: SNAPSHOT_ENVELOPE_VERSION,
-    core: toSnapshotData(state),
-    outbox: Array.from(outbox, (m) => [m.lsn, m.msgId] as const),
-  };
-  return Buffer.from(JSON.stringify(envelope));
+/**
+ * The snapshot payload, built a step at a time (`between` runs between steps: the actor's
+ * commands go on meanwhile), so a state of a million orders does not stop the engine for
+ * seconds. The bytes are the envelope `recoverState` parses.
+ */
+export async function encodeSnapshot(
+  cursor: SnapshotCursor,
+  outbox: readonly OutboxMessage[],
+  stepOrders: number,
+  between: () => Promise<void>,
+): Promise<Buffer> {
+  const chunks: string[] = [];
+  for (;;) {
+    const orders = cursor.next(stepOrders);
+    if (orders.length > 0) chunks.push(JSON.stringify(orders).slice(1, -1));
+    if (cursor.done) break;
+    await between();
+  }
+  const core = `{"version":${SNAPSHOT_FORMAT_VERSION},"sales":${JSON.stringify(cursor.sales)},"orders":[${chunks.join(',')}]}`;
+  const pending = JSON.stringify(outbox.map((m) => [m.lsn, m.msgId]));
+  return Buffer.from(`{"version":${SNAPSHOT_ENVELOPE_VERSION},"core":${core},"outbox":${pending}}`);
 }
 
 export interface Recovered {

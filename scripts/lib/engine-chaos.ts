@@ -52,8 +52,9 @@ export async function runEngineChaos(options: EngineChaosOptions): Promise<Engin
       natsUrl: options.natsUrl,
       walDir: options.walDir,
       sales,
-      // Snapshots every few hundred records, so crashes also land around snapshots.
-      env: { SNAPSHOT_EVERY_RECORDS: '150' },
+      // Snapshots every few hundred records, written in many small steps while orders go on,
+      // so crashes also land around and inside snapshots.
+      env: { SNAPSHOT_EVERY_RECORDS: '150', SNAPSHOT_STEP_ORDERS: '7' },
     });
   const breaches: string[] = [];
   const acked: Acked[] = [];
