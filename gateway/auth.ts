@@ -43,8 +43,8 @@ export async function registerAuth(app: FastifyInstance, config: GatewayConfig):
       algorithms: publicKey === null ? ['HS256'] : ['RS256', 'ES256'],
       // In a burst each customer presses again and again with the same token: verifying it once
       // saves the HMAC and the decoding (a quarter of a sold-out refusal's CPU). The cache is keyed
-      // by the token's exact text, so only those very bytes, already verified, can hit it; refused
-      // tokens are not cached.
+      // by the token's exact text, so only those very bytes, already verified, can hit it; a
+      // refused token is never answered from it.
       ...(cacheTokensMax > 0
         ? { cache: cacheTokensMax, cacheTTL: JWT_CACHE_TTL_MS, cacheKeyBuilder: (token) => token }
         : {}),

@@ -50,7 +50,7 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: `${PREFIX}engine_requests_inflight`,
-      help: 'NATS requests to engines awaiting their reply',
+      help: 'Orders and other requests sent to engines, awaiting their reply',
       registers,
       collect() {
         this.set(engineInflight());

@@ -107,6 +107,8 @@ export class EngineActor {
   private lastSnapshotLsn: number;
   /** The snapshot being written, while it is. */
   private snapshot: SnapshotCursor | null = null;
+  /** Settles when the last snapshot begun is written (or has failed, which is logged). */
+  private snapshotWritten: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ActorOptions) {
     this.lastSnapshotLsn = options.recoveredLsn;
@@ -127,11 +129,14 @@ export class EngineActor {
     return true;
   }
 
-  /** Stop taking envelopes; resolves once every queued one has been answered. */
-  close(): Promise<void> {
+  /**
+   * Stops taking envelopes; resolves once every queued one has been answered and a snapshot
+   * already begun is written (a clean stop leaves the quickest restart).
+   */
+  async close(): Promise<void> {
     this.accepting = false;
-    if (this.queued === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    if (this.queued > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.snapshotWritten;
   }
 
   private drain(): void {
@@ -247,7 +252,7 @@ export class EngineActor {
     const cursor = new SnapshotCursor(state);
     this.snapshot = cursor;
     const syncing = [...this.undurable].flatMap((batch) => batch.outbox);
-    snapshots
+    this.snapshotWritten = snapshots
       .encode(cursor, [...snapshots.pendingOutbox(), ...syncing], nextTurn)
       .then(async (payload) => {
         await durable;
