@@ -85,3 +85,41 @@ t.test('the engine survives a NATS restart mid-burst and the outbox catches up',
     'every acknowledged order is in ORDERS',
   );
 });
+
+t.test('an engine told to stop while NATS is down still stops cleanly', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const client = new EngineClient(nc);
+  const walDir = await tempDir(t, 'wal');
+  const sales = ['down-a', 'down-b', 'down-c'];
+  const engine = await startEngine(t, { natsUrl: nats.url, walDir, sales });
+  const acknowledged: { saleId: string; orderId: string }[] = [];
+  for (const saleId of sales) {
+    await client.configureSale(saleId, { stock: 10, perCustomerLimit: 2 });
+    const reply = await client.command(saleId, {
+      type: 'PlaceOrder',
+      customerId: 'c1',
+      quantity: 1,
+    });
+    if (reply.ok && reply.kind === 'order')
+      acknowledged.push({ saleId, orderId: reply.order.orderId });
+  }
+  t.equal(acknowledged.length, sales.length, 'one order acknowledged per sale');
+
+  await nats.kill();
+  // Neither the leases nor the connection can be let go properly; the stop must not hang on them
+  // nor call itself a failure: everything owed is on disk.
+  const exit = await engine.kill('SIGTERM');
+  t.same(exit, { code: 0, signal: null }, 'the engine exits with 0');
+  t.ok(
+    engine.logs.some((line) => line.msg === 'engine stopped'),
+    'after closing its WAL and saying so',
+  );
+
+  await nats.restart();
+  await startEngine(t, { natsUrl: nats.url, walDir, sales });
+  for (const { saleId, orderId } of acknowledged) {
+    const reply = await client.query(saleId, { type: 'GetOrder', orderId });
+    t.ok(reply.ok, `order ${orderId} of ${saleId} is there after the restart`);
+  }
+});

@@ -219,18 +219,25 @@ export class SaleLeases {
     onLost(saleId);
   }
 
-  /** Stops renewing and frees our leases, so a standby takes over at once. */
+  /**
+   * Stops renewing and frees our leases, so a standby takes over at once. The deletes run side by
+   * side: with NATS down each waits out the JetStream timeout, and a stop must not take that once
+   * per sale (the leases then simply lapse after their TTL).
+   */
   async releaseAll(): Promise<void> {
     if (this.renewTimer !== null) clearTimeout(this.renewTimer);
     this.renewTimer = null;
-    for (const [saleId, held] of this.held) {
-      this.held.delete(saleId);
-      await this.kv.delete(saleId, { previousSeq: held.revision }).catch((error: unknown) => {
-        this.logger.warn(
-          { saleId, err: (error as Error).message },
-          'could not release the sale lease',
-        );
-      });
-    }
+    const held = [...this.held];
+    this.held.clear();
+    await Promise.all(
+      held.map(([saleId, lease]) =>
+        this.kv.delete(saleId, { previousSeq: lease.revision }).catch((error: unknown) => {
+          this.logger.warn(
+            { saleId, err: (error as Error).message },
+            'could not release the sale lease',
+          );
+        }),
+      ),
+    );
   }
 }
