@@ -6,13 +6,16 @@ import type { AgentConfig } from './config.js';
 
 // The carrier behind an opossum circuit breaker: when most recent calls fail, stop calling for a
 // while (the carrier is down; hammering it helps nobody), then let one call through to test it.
-// Deliveries that meet an open breaker are put back with the breaker's remaining time.
+// Deliveries that meet an open breaker are put back with the breaker's remaining time; those that
+// meet its trial call under way wait for that call's verdict.
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
 export class CarrierBreaker {
   private readonly breaker: CircuitBreaker<[ConfirmedOrderMessage], Shipment>;
   private openedAt = 0;
+  /** Deliveries waiting for the trial call's verdict: woken when the breaker closes or reopens. */
+  private readonly verdictWaiters = new Set<() => void>();
 
   constructor(
     carrier: CarrierClient,
@@ -32,10 +35,14 @@ export class CarrierBreaker {
     );
     this.breaker.on('open', () => {
       this.openedAt = Date.now();
+      this.wakeVerdictWaiters();
       logger.warn({ resetMs: settings.resetMs }, 'carrier breaker open: pausing carrier calls');
     });
     this.breaker.on('halfOpen', () => logger.info('carrier breaker half-open: trying one call'));
-    this.breaker.on('close', () => logger.info('carrier breaker closed: carrier healthy again'));
+    this.breaker.on('close', () => {
+      this.wakeVerdictWaiters();
+      logger.info('carrier breaker closed: carrier healthy again');
+    });
   }
 
   get state(): BreakerState {
@@ -49,6 +56,27 @@ export class CarrierBreaker {
     return Math.max(0, this.openedAt + this.settings.resetMs - Date.now());
   }
 
+  /** Half-open with its one trial call already under way: any other call would be refused. */
+  get probing(): boolean {
+    return this.breaker.halfOpen && !this.breaker.pendingClose;
+  }
+
+  /**
+   * Resolves once the trial call under way has its verdict (the breaker closes or opens again);
+   * at the latest after the breaker's call timeout, which bounds that call anyway.
+   */
+  whenProbed(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.verdictWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, this.settings.timeoutMs);
+      this.verdictWaiters.add(wake);
+    });
+  }
+
   fire(order: ConfirmedOrderMessage): Promise<Shipment> {
     return this.breaker.fire(order);
   }
@@ -59,6 +87,11 @@ export class CarrierBreaker {
   }
 
   shutdown(): void {
+    this.wakeVerdictWaiters();
     this.breaker.shutdown();
+  }
+
+  private wakeVerdictWaiters(): void {
+    for (const wake of [...this.verdictWaiters]) wake();
   }
 }

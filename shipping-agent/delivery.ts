@@ -195,6 +195,10 @@ type Attempt = { shipment: Shipment } | { reason: string; breakerOpen: boolean }
 async function callCarrier(order: ConfirmedOrderMessage, deps: DeliveryDeps): Promise<Attempt> {
   let reason = 'no attempt';
   for (let attempt = 1; attempt <= deps.attempts && !deps.stopping(); attempt += 1) {
+    // Another delivery's call is testing the carrier: wait for its verdict. Failing now would
+    // spend a redelivery per backoff step while the trial runs (up to the call timeout), and a
+    // flapping carrier would dead-letter orders within seconds.
+    while (deps.breaker.probing && !deps.stopping()) await deps.breaker.whenProbed();
     if (deps.breaker.state === 'open') return { reason: 'carrier breaker open', breakerOpen: true };
     const started = performance.now();
     try {

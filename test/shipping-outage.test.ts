@@ -8,13 +8,16 @@ import { followStatuses, placeOrders, startShippingStack } from './helpers/shipp
 
 // The carrier goes down. For a while: the breaker opens (few calls while open), half-opens,
 // closes when the carrier is back, and every order ships. For longer than the whole redelivery
-// schedule: dead letters and SHIPPING_FAILED, then the replay command ships them.
+// schedule: dead letters and SHIPPING_FAILED, then the replay command ships them. A slow trial
+// call: the other deliveries wait for its verdict rather than spend their redeliveries.
 
 const run = promisify(execFile);
 const OUTAGE_LONG_MS = 600_000;
 const BREAKER_ORDERS = 100;
 const DEAD_ORDERS = 20;
 const HALF_OPEN_PROBES = 3;
+const TRIAL_ORDERS = 20;
+const WILL_RETRY = 'shipment not requested yet; will retry';
 
 t.test('a short outage: the breaker opens, probes, closes; every order ships', async (t) => {
   const stack = await startShippingStack(t, { sales: ['outage'] });
@@ -104,4 +107,48 @@ t.test('a long outage: dead letters and SHIPPING_FAILED, then the replay ships',
     'after the replay, each order shipped exactly once',
   );
   t.same(await readDeadLetters(stack.nc), [], 'the dead-letter stream is empty');
+});
+
+t.test('a slow trial call: the other deliveries wait for its verdict', async (t) => {
+  const stack = await startShippingStack(t, { sales: ['trial'] });
+  await stack.client.configureSale('trial', { stock: TRIAL_ORDERS, perCustomerLimit: 1 });
+  const statuses = followStatuses(stack.nc, 'trial');
+  await stack.nc.flush();
+  await stack.carrier.startOutage(OUTAGE_LONG_MS);
+  // A short backoff: a delivery refused during the trial would be back, and spent, every 100 ms.
+  const agent = await stack.startAgent({
+    SHIPPING_MAX_DELIVER: '6',
+    SHIPPING_BACKOFF_MS: '100',
+    BREAKER_RESET_MS: '300',
+    BREAKER_TIMEOUT_MS: '2000',
+  });
+  const orderIds = await placeOrders(stack.client, 'trial', TRIAL_ORDERS);
+  await agent.waitForLog((line) => line.msg.startsWith('carrier breaker open'));
+
+  // The carrier is up again but holds every call: the next trial runs until the breaker's timeout.
+  await stack.carrier.endOutage();
+  await stack.carrier.setFaults({ timeoutRate: 1 });
+  const from = agent.logs.length;
+  const halfOpenSince = () =>
+    agent.logs.findIndex(
+      (line, i) => i >= from && line.msg.startsWith('carrier breaker half-open'),
+    );
+  await agent.waitForLog(
+    (line) => line.msg.startsWith('carrier breaker open') && halfOpenSince() >= 0,
+  );
+  const trial = agent.logs.slice(halfOpenSince());
+  const ended = trial.findIndex((line) => line.msg.startsWith('carrier breaker open'));
+  t.same(
+    trial.slice(0, ended).filter((line) => line.msg === WILL_RETRY),
+    [],
+    'no delivery was spent while the trial call ran',
+  );
+
+  await stack.carrier.setFaults({ timeoutRate: 0 });
+  await statuses.until(orderIds, 'SHIPPING_REQUESTED');
+  const stats = await stack.carrier.stats();
+  t.ok(
+    orderIds.every((id) => stats.byOrder[id] === 1),
+    'then every order shipped once, none dead-lettered',
+  );
 });
