@@ -147,6 +147,13 @@ export async function buildGateway({
     max: config.rateLimitMax,
     timeWindow: config.rateLimitWindowMs,
     cache: RATE_LIMIT_CUSTOMERS_MAX,
+    // The x-ratelimit-* headers go with a 429 only (with its Retry-After): on every other reply
+    // they carried no decision yet were ~90 of its ~360 bytes, 5% of the sold-out fast path.
+    addHeadersOnExceeding: {
+      'x-ratelimit-limit': false,
+      'x-ratelimit-remaining': false,
+      'x-ratelimit-reset': false,
+    },
     keyGenerator: (request) => request.identity?.customerId ?? `ip:${request.ip}`,
     errorResponseBuilder: (_request, limit) =>
       new ApiError(

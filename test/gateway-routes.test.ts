@@ -355,10 +355,24 @@ t.test('the gateway over HTTP: every route and every error code', async (t) => {
   await t.test('RATE_LIMITED, with Retry-After, per customer', async (t) => {
     const me = (token: string) => http(`${limited.url}/v1/sales/r/me`, { token });
     const greedy = stack.token('greedy');
-    for (let i = 0; i < RATE_LIMIT_MAX; i += 1) t.equal((await me(greedy)).status, 200);
+    const allowed = [];
+    for (let i = 0; i < RATE_LIMIT_MAX; i += 1) allowed.push(await me(greedy));
+    t.same(
+      allowed.map((reply) => reply.status),
+      Array(RATE_LIMIT_MAX).fill(200),
+    );
+    t.ok(
+      allowed.every((reply) => reply.headers.get('x-ratelimit-remaining') === null),
+      'the limit headers are not sent on every reply',
+    );
     const refused = await me(greedy);
     expectError(t, refused, 429, 'RATE_LIMITED');
     expectRetryAfter(t, refused.headers, 1, RATE_LIMIT_WINDOW_MS / 1000);
+    t.equal(
+      refused.headers.get('x-ratelimit-limit'),
+      String(RATE_LIMIT_MAX),
+      'but with the refusal',
+    );
     t.equal((await me(stack.token('patient'))).status, 200, 'another customer is not limited');
   });
 
