@@ -38,6 +38,23 @@ t.test('snapshot + replay gives the same state as a full replay', async (t) => {
   await opened.wal.close();
 });
 
+t.test('a snapshot given in pieces is stored as their concatenation', async (t) => {
+  const dir = t.testdir();
+  const { wal } = await openLogged(dir);
+  await appendIds(wal, 1, 30);
+  const whole = encodeState(range(1, 30));
+  // Uneven cuts, an empty piece among them: the file must not show where they were.
+  const cuts = [0, 1, 1, 7, 40, whole.length];
+  const pieces = cuts.slice(1).map((end, i) => whole.subarray(cuts[i], end));
+  await wal.writeSnapshot(30, pieces);
+  await wal.close();
+
+  const opened = await openLogged(dir);
+  t.same(opened.snapshot?.payload, whole, 'the payload reads back whole, its CRC valid');
+  t.same(recoverState(opened), range(1, 30));
+  await opened.wal.close();
+});
+
 t.test('segments go only once the OLDER kept snapshot covers them', async (t) => {
   const dir = t.testdir();
   // 28-byte header + four 48-byte frames per segment: segment k holds LSNs 4k-3 .. 4k.

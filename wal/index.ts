@@ -9,4 +9,11 @@ export {
 } from './limits.js';
 export { WriteAheadLog } from './log.js';
 export { type OpenedWal, openWal } from './open.js';
-export type { WalLogger, WalOptions, WalRecord, WalSnapshot, WalStats } from './types.js';
+export type {
+  SnapshotPayload,
+  WalLogger,
+  WalOptions,
+  WalRecord,
+  WalSnapshot,
+  WalStats,
+} from './types.js';

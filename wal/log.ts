@@ -11,7 +11,7 @@ import { keepSnapshot, pruneSegments, removeOtherSnapshots } from './retention.j
 import { createSegment, type OpenSegment } from './segment-file.js';
 import { encodeFrame, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import { writeSnapshotFile } from './snapshot-store.js';
-import type { WalLogger, WalStats } from './types.js';
+import type { SnapshotPayload, WalLogger, WalStats } from './types.js';
 
 /** What openWal hands over after recovery; not part of the public API. */
 export interface LogStart {
@@ -107,11 +107,12 @@ export class WriteAheadLog {
    * Stores the caller's state covering all records <= lsn, then keeps the newest two snapshots
    * and deletes the segments the older of them covers. Calls run one at a time, in call order.
    */
-  writeSnapshot(lsn: number, payload: Uint8Array): Promise<void> {
-    const refusal = this.#refuseSnapshot(lsn, payload);
+  writeSnapshot(lsn: number, payload: SnapshotPayload): Promise<void> {
+    const pieces = payload instanceof Uint8Array ? [payload] : [...payload];
+    const refusal = this.#refuseSnapshot(lsn, pieces);
     if (refusal !== null) return Promise.reject(refusal);
     this.#snapshotLsnFloor = lsn;
-    const run = this.#snapshots.then(() => this.#snapshotAndPrune(lsn, payload));
+    const run = this.#snapshots.then(() => this.#snapshotAndPrune(lsn, pieces));
     this.#snapshots = run.catch(() => undefined);
     return run;
   }
@@ -139,7 +140,7 @@ export class WriteAheadLog {
     return null;
   }
 
-  #refuseSnapshot(lsn: number, payload: Uint8Array): Error | null {
+  #refuseSnapshot(lsn: number, pieces: readonly Uint8Array[]): Error | null {
     if (this.#failure !== null) return this.#failure;
     if (this.#closing !== null) return new Error(`WAL ${this.dir} is closed`);
     if (!Number.isSafeInteger(lsn) || lsn < this.#snapshotLsnFloor || lsn > this.#durableLsn) {
@@ -147,9 +148,12 @@ export class WriteAheadLog {
         `WAL snapshot LSN ${lsn} must be an integer in [${this.#snapshotLsnFloor}, ${this.#durableLsn}] (newest snapshot, durable LSN)`,
       );
     }
-    if (!(payload instanceof Uint8Array) || payload.length > SNAPSHOT_BYTES_MAX) {
+    if (
+      !pieces.every((piece) => piece instanceof Uint8Array) ||
+      bytesOf(pieces) > SNAPSHOT_BYTES_MAX
+    ) {
       return new RangeError(
-        `WAL snapshot payload must be a Uint8Array of at most ${SNAPSHOT_BYTES_MAX} bytes`,
+        `WAL snapshot payload must be Uint8Arrays of at most ${SNAPSHOT_BYTES_MAX} bytes in all`,
       );
     }
     return null;
@@ -228,10 +232,10 @@ export class WriteAheadLog {
     this.#queue.rejectAll(this.#failure);
   }
 
-  async #snapshotAndPrune(lsn: number, payload: Uint8Array): Promise<void> {
-    await writeSnapshotFile(this.dir, lsn, payload);
+  async #snapshotAndPrune(lsn: number, pieces: readonly Uint8Array[]): Promise<void> {
+    await writeSnapshotFile(this.dir, lsn, pieces);
     this.#trustedSnapshotLsns = keepSnapshot(this.#trustedSnapshotLsns, lsn);
-    this.#logger.info({ dir: this.dir, lsn, bytes: payload.length }, 'WAL snapshot written');
+    this.#logger.info({ dir: this.dir, lsn, bytes: bytesOf(pieces) }, 'WAL snapshot written');
     await removeOtherSnapshots(this.dir, this.#trustedSnapshotLsns, this.#logger);
     const older = this.#trustedSnapshotLsns[1];
     if (older !== undefined) await pruneSegments(this.#segments, older, this.#logger, this.dir);
@@ -243,4 +247,8 @@ export class WriteAheadLog {
     await closeFd(this.#tail.fd);
     await this.#lock.release();
   }
+}
+
+function bytesOf(pieces: readonly Uint8Array[]): number {
+  return pieces.reduce((sum, piece) => sum + piece.length, 0);
 }

@@ -15,18 +15,19 @@ const LENGTH_OFFSET = 24;
 const PAYLOAD_CRC_OFFSET = 28;
 const HEADER_CRC_OFFSET = 32;
 
-export function encodeSnapshotHeader(lsn: number, payload: Uint8Array): Buffer {
+/** The header of a snapshot whose payload has `length` bytes and CRC-32 `payloadCrc`. */
+export function encodeSnapshotHeader(lsn: number, length: number, payloadCrc: number): Buffer {
   if (!Number.isSafeInteger(lsn) || lsn < 0) throw new RangeError(`invalid snapshot LSN ${lsn}`);
-  if (payload.length > SNAPSHOT_BYTES_MAX) {
-    throw new RangeError(`snapshot of ${payload.length} bytes is over ${SNAPSHOT_BYTES_MAX}`);
+  if (length > SNAPSHOT_BYTES_MAX) {
+    throw new RangeError(`snapshot of ${length} bytes is over ${SNAPSHOT_BYTES_MAX}`);
   }
   const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
   SNAPSHOT_MAGIC.copy(header, 0);
   header.writeUInt32LE(SNAPSHOT_VERSION, VERSION_OFFSET);
   header.writeUInt32LE(0, FLAGS_OFFSET);
   header.writeBigUInt64LE(BigInt(lsn), LSN_OFFSET);
-  header.writeUInt32LE(payload.length, LENGTH_OFFSET);
-  header.writeUInt32LE(crc32(payload), PAYLOAD_CRC_OFFSET);
+  header.writeUInt32LE(length, LENGTH_OFFSET);
+  header.writeUInt32LE(payloadCrc, PAYLOAD_CRC_OFFSET);
   header.writeUInt32LE(crc32(header.subarray(0, HEADER_CRC_OFFSET)), HEADER_CRC_OFFSET);
   return header;
 }

@@ -2,6 +2,7 @@
 // are durable, so a crash leaves either the old set of snapshots or the new one plus a temp file.
 import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from './crc.js';
 import type { LsnFile } from './file-names.js';
 import { snapshotFileName, snapshotTempFileName } from './file-names.js';
 import { closeFd, fsyncDir, fsyncFd, openFd, pwriteAll } from './fs-async.js';
@@ -9,13 +10,24 @@ import { SNAPSHOT_BYTES_MAX } from './limits.js';
 import { decodeSnapshot, encodeSnapshotHeader, SNAPSHOT_HEADER_BYTES } from './snapshot-format.js';
 import type { WalLogger, WalSnapshot } from './types.js';
 
-export async function writeSnapshotFile(dir: string, lsn: number, payload: Uint8Array) {
-  const header = encodeSnapshotHeader(lsn, payload);
+/**
+ * Writes the pieces one after another behind the header, each piece's CRC taken just before its
+ * write: the work is spread over the writes instead of done in one go, and the header, which
+ * needs the whole payload's CRC, goes in last.
+ */
+export async function writeSnapshotFile(dir: string, lsn: number, pieces: readonly Uint8Array[]) {
   const temp = join(dir, snapshotTempFileName(lsn));
   const fd = await openFd(temp, 'w');
   try {
+    let position = SNAPSHOT_HEADER_BYTES;
+    let payloadCrc = 0;
+    for (const piece of pieces) {
+      payloadCrc = crc32(piece, payloadCrc);
+      await pwriteAll(fd, piece, piece.length, position);
+      position += piece.length;
+    }
+    const header = encodeSnapshotHeader(lsn, position - SNAPSHOT_HEADER_BYTES, payloadCrc);
     await pwriteAll(fd, header, header.length, 0);
-    await pwriteAll(fd, payload, payload.length, header.length);
     // fsync, not fdatasync: the rename below must never expose a file whose size isn't durable.
     await fsyncFd(fd);
   } finally {

@@ -31,7 +31,8 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export interface ActorLog {
   readonly lastLsn: number;
   append(payloads: readonly Uint8Array[]): Promise<number>;
-  writeSnapshot(lsn: number, payload: Uint8Array): Promise<void>;
+  /** The payload in pieces, stored end to end. */
+  writeSnapshot(lsn: number, pieces: readonly Uint8Array[]): Promise<void>;
 }
 
 export interface SnapshotPolicy {
@@ -42,7 +43,7 @@ export interface SnapshotPolicy {
     cursor: SnapshotCursor,
     outbox: readonly OutboxMessage[],
     between: () => Promise<void>,
-  ) => Promise<Uint8Array>;
+  ) => Promise<readonly Uint8Array[]>;
   readonly onError: (error: unknown) => void;
   readonly onWritten: (lsn: number) => void;
 }
@@ -254,9 +255,9 @@ export class EngineActor {
     const syncing = [...this.undurable].flatMap((batch) => batch.outbox);
     this.snapshotWritten = snapshots
       .encode(cursor, [...snapshots.pendingOutbox(), ...syncing], nextTurn)
-      .then(async (payload) => {
+      .then(async (pieces) => {
         await durable;
-        await log.writeSnapshot(lsn, payload);
+        await log.writeSnapshot(lsn, pieces);
         this.lastSnapshotLsn = lsn;
         snapshots.onWritten(lsn);
       })

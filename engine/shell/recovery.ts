@@ -34,17 +34,28 @@ export async function encodeSnapshot(
   outbox: readonly OutboxMessage[],
   stepOrders: number,
   between: () => Promise<void>,
-): Promise<Buffer> {
-  const chunks: string[] = [];
+): Promise<Buffer[]> {
+  // In pieces, each step's orders encoded to bytes at once: joining a large state into one
+  // string, then one buffer, held the event loop for ~110 ms at 300k orders. The pieces read as
+  // one JSON document once the WAL has stored them end to end.
+  const pieces = [
+    Buffer.from(
+      `{"version":${SNAPSHOT_ENVELOPE_VERSION},"core":{"version":${SNAPSHOT_FORMAT_VERSION},"sales":${JSON.stringify(cursor.sales)},"orders":[`,
+    ),
+  ];
+  let separator = '';
   for (;;) {
     const orders = cursor.next(stepOrders);
-    if (orders.length > 0) chunks.push(JSON.stringify(orders).slice(1, -1));
+    if (orders.length > 0) {
+      pieces.push(Buffer.from(separator + JSON.stringify(orders).slice(1, -1)));
+      separator = ',';
+    }
     if (cursor.done) break;
     await between();
   }
-  const core = `{"version":${SNAPSHOT_FORMAT_VERSION},"sales":${JSON.stringify(cursor.sales)},"orders":[${chunks.join(',')}]}`;
   const pending = JSON.stringify(outbox.map((m) => [m.lsn, m.msgId]));
-  return Buffer.from(`{"version":${SNAPSHOT_ENVELOPE_VERSION},"core":${core},"outbox":${pending}}`);
+  pieces.push(Buffer.from(`]},"outbox":${pending}}`));
+  return pieces;
 }
 
 export interface Recovered {
