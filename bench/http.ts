@@ -12,6 +12,14 @@ import { configureSale } from '../scripts/lib/sale-admin.js';
 import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
 import { TokenPool } from '../scripts/lib/token-pool.js';
 import { mintToken } from '../scripts/lib/tokens.js';
+import {
+  type CpuReading,
+  type CpuSpent,
+  cpuBetween,
+  type ProcessGroup,
+  pidsWhere,
+  readCpu,
+} from './compare/cpu-usage.js';
 import { type OpenLoopRequest, openLoop } from './open-loop.js';
 import { type BenchRow, printTable } from './table.js';
 
@@ -74,6 +82,8 @@ interface Measurement {
   readonly p99Ms: number;
   /** Status code → replies; errors and timeouts under their names. */
   readonly outcomes: Readonly<Record<string, number>>;
+  /** CPU each process group spent in the measured window, with the replies it covers. */
+  readonly cpu?: { readonly spent: CpuSpent; readonly replies: number };
 }
 
 /** One request per customer, built once, so autocannon sends prebuilt bytes for every row. */
@@ -100,6 +110,7 @@ async function measure(
   url: string,
   requests: autocannon.Request[],
   connections: number,
+  processes: readonly ProcessGroup[],
 ): Promise<Measurement> {
   await new Promise((resolve, reject) =>
     autocannon({ url, connections, duration: CONNECT_WARMUP_S, requests }, (error, done) =>
@@ -112,6 +123,8 @@ async function measure(
   let windowStart: number | null = null;
   let windowEnd = Number.POSITIVE_INFINITY;
   let lastCounted = 0;
+  let cpuAtStart: CpuReading | null = null;
+  let cpuAtEnd: CpuReading | null = null;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -137,10 +150,12 @@ async function measure(
           if (now < warmEnd || (answered.size < connections && now < giveUpWaiting)) return;
           windowStart = now;
           windowEnd = now + MEASURE_S * 1000;
+          cpuAtStart = readCpu(processes);
           if (answered.size < connections)
             outcomes['connections unanswered in warm-up'] = connections - answered.size;
         }
         if (now >= windowEnd) {
+          cpuAtEnd ??= readCpu(processes);
           instance.stop();
           return;
         }
@@ -158,12 +173,27 @@ async function measure(
     windowStart === null
       ? 0
       : Math.min(windowEnd, Math.max(lastCounted, windowStart)) - windowStart;
+  cpuAtEnd ??= readCpu(processes);
   return {
     perSecond: measuredMs > 0 ? latenciesMs.length / (measuredMs / 1000) : 0,
     p50Ms: latency.p50Ms,
     p99Ms: latency.p99Ms,
     outcomes,
+    ...(cpuAtStart === null
+      ? {}
+      : { cpu: { spent: cpuBetween(cpuAtStart, cpuAtEnd), replies: latenciesMs.length } }),
   };
+}
+
+/** Where a row's CPU went: µs per reply for each process group, and how busy the cores were. */
+function describeCpu(name: string, m: Measurement): string {
+  if (m.cpu === undefined || m.cpu.replies === 0) return `  ${name}: not measured`;
+  const { spent, replies } = m.cpu;
+  const parts = [...spent.byGroup].map(
+    ([group, ms]) => `${group} ${Math.round((ms * 1000) / replies)} µs`,
+  );
+  const busy = Math.round(spent.machineBusyShare * 100);
+  return `  ${name}: ${parts.join(', ')}; all cores ${busy}% busy`;
 }
 
 const describe = (m: Measurement): string =>
@@ -269,36 +299,58 @@ function p99Goal(name: string, measured: Measurement, goalMs: number): GoalCheck
   };
 }
 
+interface Target {
+  readonly url: string;
+  /** The processes that serve it, the load generator (this process) included. */
+  readonly processes: readonly ProcessGroup[];
+}
+
 interface Targets {
-  readonly bareUrl: string;
-  readonly gatewayUrl: string;
-  readonly unbatchedGatewayUrl: string;
+  readonly bare: Target;
+  readonly gateway: Target;
+  readonly unbatchedGateway: Target;
   readonly engineMetricsUrl: string;
 }
 
-async function run(targets: Targets): Promise<{ rows: BenchRow[]; goals: GoalCheck[] }> {
-  const { bareUrl, gatewayUrl, unbatchedGatewayUrl, engineMetricsUrl } = targets;
+async function run(
+  targets: Targets,
+): Promise<{ rows: BenchRow[]; goals: GoalCheck[]; cpuLines: string[] }> {
+  const { bare: bareTarget, gateway, unbatchedGateway, engineMetricsUrl } = targets;
+  const bareUrl = bareTarget.url;
+  const gatewayUrl = gateway.url;
   const tokens = new TokenPool(JWT_SECRET, CUSTOMERS, 'bench-c');
   await prepareSales(gatewayUrl, tokens);
   const openOrders = ordersOfEveryCustomer(tokens, OPEN_SALE);
   const soldOutOrders = ordersOfEveryCustomer(tokens, SOLD_OUT_SALE);
   const rows: BenchRow[] = [];
   const goals: GoalCheck[] = [];
+  const cpuLines: string[] = [];
   let durableCapacity = 0;
   for (const connections of CONNECTION_LEVELS) {
     const level = `${connections.toLocaleString('en-US')} conns`;
-    const bare = await measure(bareUrl, openOrders, connections);
+    const bare = await measure(bareUrl, openOrders, connections, bareTarget.processes);
     await outboxDrained(engineMetricsUrl);
-    const durable = await measure(gatewayUrl, openOrders, connections);
+    const durable = await measure(gatewayUrl, openOrders, connections, gateway.processes);
     await outboxDrained(engineMetricsUrl);
-    const unbatched = await measure(unbatchedGatewayUrl, openOrders, connections);
+    const unbatched = await measure(
+      unbatchedGateway.url,
+      openOrders,
+      connections,
+      unbatchedGateway.processes,
+    );
     await outboxDrained(engineMetricsUrl);
     const fastPathBefore = await soldOutFastPathCount(gatewayUrl);
-    const soldOut = await measure(gatewayUrl, soldOutOrders, connections);
+    const soldOut = await measure(gatewayUrl, soldOutOrders, connections, gateway.processes);
     await delay(IN_FLIGHT_SETTLE_MS);
     // Warm-up and measurement, and the requests still in flight when autocannon stopped.
     const fromCache = (await soldOutFastPathCount(gatewayUrl)) - fastPathBefore;
     durableCapacity = durable.perSecond;
+    cpuLines.push(
+      describeCpu(`bare Fastify route, ${level}`, bare),
+      describeCpu(`durable accepts, ${level}`, durable),
+      describeCpu(`durable accepts unbatched, ${level}`, unbatched),
+      describeCpu(`sold-out fast path, ${level}`, soldOut),
+    );
     rows.push(
       {
         name: `bare Fastify route, ${level}`,
@@ -371,7 +423,7 @@ async function run(targets: Targets): Promise<{ rows: BenchRow[]; goals: GoalChe
     if (name !== 'bare Fastify route')
       goals.push(p99Goal(`${name}, ${level}, open loop`, measured, P99_MS_GOAL));
   }
-  return { rows, goals };
+  return { rows, goals, cpuLines };
 }
 
 const stack = await startLocalStack({
@@ -389,13 +441,33 @@ try {
     jwtSecret: JWT_SECRET,
     env: { ...GATEWAY_ENV, ENGINE_BATCH_ORDERS_MAX: '1' },
   });
-  const { rows, goals } = await run({
-    bareUrl: bare.url,
-    gatewayUrl: stack.gatewayUrls[0]!,
-    unbatchedGatewayUrl: unbatched.url,
+  const generator: ProcessGroup = { name: 'load generator', pids: () => [process.pid] };
+  const natsPort = new URL(stack.natsUrl).port;
+  const backend = (gatewayPid: number | undefined): ProcessGroup[] => [
+    { name: 'gateway', pids: () => (gatewayPid === undefined ? [] : [gatewayPid]) },
+    { name: 'engine', pids: () => (stack.engine.pid === undefined ? [] : [stack.engine.pid]) },
+    {
+      name: 'nats-server',
+      pids: () =>
+        pidsWhere((command) => /nats-server/.test(command) && command.includes(` -p ${natsPort} `)),
+    },
+    generator,
+  ];
+  const { rows, goals, cpuLines } = await run({
+    bare: {
+      url: bare.url,
+      processes: [
+        { name: 'bare server', pids: () => (bare.child.pid === undefined ? [] : [bare.child.pid]) },
+        generator,
+      ],
+    },
+    gateway: { url: stack.gatewayUrls[0]!, processes: backend(stack.gateways[0]?.pid) },
+    unbatchedGateway: { url: unbatched.url, processes: backend(unbatched.process.pid) },
     engineMetricsUrl: `http://127.0.0.1:${await stack.engine.metricsPort()}/metrics`,
   });
   printTable('bench:http — orders through one gateway, NATS and the engine, fsync per batch', rows);
+  console.log('\nCPU per reply in each closed-loop window (user + system, from /proc):');
+  for (const line of cpuLines) console.log(line);
   console.log('\ngoals from the issue:');
   for (const goal of goals) console.log(`  ${goal.met ? 'met   ' : 'missed'} ${goal.line}`);
 } finally {
