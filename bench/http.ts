@@ -17,7 +17,6 @@ import {
   type CpuSpent,
   cpuBetween,
   type ProcessGroup,
-  pidsWhere,
   readCpu,
 } from './compare/cpu-usage.js';
 import { type OpenLoopRequest, openLoop } from './open-loop.js';
@@ -151,6 +150,10 @@ async function measure(
           windowStart = now;
           windowEnd = now + MEASURE_S * 1000;
           cpuAtStart = readCpu(processes);
+          // On a timer rather than at the first reply after the window: there may be none.
+          setTimeout(() => {
+            cpuAtEnd ??= readCpu(processes);
+          }, MEASURE_S * 1000);
           if (answered.size < connections)
             outcomes['connections unanswered in warm-up'] = connections - answered.size;
         }
@@ -442,14 +445,12 @@ try {
     env: { ...GATEWAY_ENV, ENGINE_BATCH_ORDERS_MAX: '1' },
   });
   const generator: ProcessGroup = { name: 'load generator', pids: () => [process.pid] };
-  const natsPort = new URL(stack.natsUrl).port;
   const backend = (gatewayPid: number | undefined): ProcessGroup[] => [
     { name: 'gateway', pids: () => (gatewayPid === undefined ? [] : [gatewayPid]) },
     { name: 'engine', pids: () => (stack.engine.pid === undefined ? [] : [stack.engine.pid]) },
     {
       name: 'nats-server',
-      pids: () =>
-        pidsWhere((command) => /nats-server/.test(command) && command.includes(` -p ${natsPort} `)),
+      pids: () => (stack.natsPid === undefined ? [] : [stack.natsPid]),
     },
     generator,
   ];

@@ -54,7 +54,10 @@ async function stop(signal: string): Promise<void> {
   }, config.shutdownGraceMs);
   await app.close();
   // With NATS down a drain can only fail; nothing of ours is lost by closing instead.
-  await nc.drain().catch(() => nc.close());
+  await nc.drain().catch((error: unknown) => {
+    logger.warn({ err: (error as Error).message }, 'NATS did not drain; closing the connection');
+    return nc.close();
+  });
   clearTimeout(giveUp);
   logger.info('gateway stopped');
   logger.flush();

@@ -136,6 +136,7 @@ export async function startAgent(
     metrics,
     async stop() {
       stopping.abort();
+      breaker.wakeVerdictWaiters();
       slotFreed?.();
       await (batch as ConsumerMessages | null)?.close();
       await loop;

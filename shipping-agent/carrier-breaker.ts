@@ -91,7 +91,8 @@ export class CarrierBreaker {
     this.breaker.shutdown();
   }
 
-  private wakeVerdictWaiters(): void {
+  /** Ends every wait for a verdict at once (the agent is stopping: no new calls). */
+  wakeVerdictWaiters(): void {
     for (const wake of [...this.verdictWaiters]) wake();
   }
 }

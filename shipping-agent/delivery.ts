@@ -199,6 +199,7 @@ async function callCarrier(order: ConfirmedOrderMessage, deps: DeliveryDeps): Pr
     // spend a redelivery per backoff step while the trial runs (up to the call timeout), and a
     // flapping carrier would dead-letter orders within seconds.
     while (deps.breaker.probing && !deps.stopping()) await deps.breaker.whenProbed();
+    if (deps.stopping()) break;
     if (deps.breaker.state === 'open') return { reason: 'carrier breaker open', breakerOpen: true };
     const started = performance.now();
     try {

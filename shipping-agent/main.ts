@@ -35,7 +35,10 @@ async function stop(signal: string): Promise<void> {
   }, config.shutdownGraceMs);
   await agent?.stop();
   // With NATS down a drain can only fail; nothing of ours is lost by closing instead.
-  await nc.drain().catch(() => nc.close());
+  await nc.drain().catch((error: unknown) => {
+    logger.warn({ err: (error as Error).message }, 'NATS did not drain; closing the connection');
+    return nc.close();
+  });
   clearTimeout(giveUp);
   logger.info('shipping agent stopped');
   logger.flush();

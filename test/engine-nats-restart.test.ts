@@ -10,6 +10,8 @@ import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 const CUSTOMERS_PER_PHASE = 300;
 const OUTBOX_WAIT_MS = 30_000;
+/** nats.js's default JetStream request timeout, which the lease deletes wait out with NATS down. */
+const JETSTREAM_TIMEOUT_MS = 5_000;
 
 const acceptedIds = (replies: PromiseSettledResult<CommandReply>[]) =>
   replies.flatMap((r) =>
@@ -114,6 +116,16 @@ t.test('an engine told to stop while NATS is down still stops cleanly', async (t
   t.ok(
     engine.logs.some((line) => line.msg === 'engine stopped'),
     'after closing its WAL and saying so',
+  );
+  // Each release waits out the JetStream timeout (5 s) in vain: one after another they would
+  // give up 5 s apart, side by side together.
+  const gaveUp = engine.logs
+    .filter((line) => line.msg === 'could not release the sale lease')
+    .map((line) => line.time);
+  t.equal(gaveUp.length, sales.length, 'every lease release was tried');
+  t.ok(
+    Math.max(...gaveUp) - Math.min(...gaveUp) < JETSTREAM_TIMEOUT_MS / 2,
+    'side by side, not one timeout after another',
   );
 
   await nats.restart();

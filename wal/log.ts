@@ -108,9 +108,10 @@ export class WriteAheadLog {
    * and deletes the segments the older of them covers. Calls run one at a time, in call order.
    */
   writeSnapshot(lsn: number, payload: SnapshotPayload): Promise<void> {
-    const pieces = payload instanceof Uint8Array ? [payload] : [...payload];
+    const pieces =
+      payload instanceof Uint8Array ? [payload] : Array.isArray(payload) ? [...payload] : null;
     const refusal = this.#refuseSnapshot(lsn, pieces);
-    if (refusal !== null) return Promise.reject(refusal);
+    if (refusal !== null || pieces === null) return Promise.reject(refusal);
     this.#snapshotLsnFloor = lsn;
     const run = this.#snapshots.then(() => this.#snapshotAndPrune(lsn, pieces));
     this.#snapshots = run.catch(() => undefined);
@@ -140,7 +141,7 @@ export class WriteAheadLog {
     return null;
   }
 
-  #refuseSnapshot(lsn: number, pieces: readonly Uint8Array[]): Error | null {
+  #refuseSnapshot(lsn: number, pieces: readonly Uint8Array[] | null): Error | null {
     if (this.#failure !== null) return this.#failure;
     if (this.#closing !== null) return new Error(`WAL ${this.dir} is closed`);
     if (!Number.isSafeInteger(lsn) || lsn < this.#snapshotLsnFloor || lsn > this.#durableLsn) {
@@ -149,6 +150,7 @@ export class WriteAheadLog {
       );
     }
     if (
+      pieces === null ||
       !pieces.every((piece) => piece instanceof Uint8Array) ||
       bytesOf(pieces) > SNAPSHOT_BYTES_MAX
     ) {

@@ -22,6 +22,7 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   readonly natsUrl: string;
+  readonly natsPid: number | undefined;
   readonly gatewayUrls: readonly string[];
   readonly engine: EngineProcess;
   readonly gateways: readonly ServiceProcess[];
@@ -65,6 +66,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   return {
     natsUrl: nats.url,
+    natsPid: nats.pid,
     gatewayUrls: gateways.map((gateway) => gateway.url),
     engine,
     gateways: gateways.map((gateway) => gateway.process),

@@ -18,6 +18,8 @@ const LAST_LOG_LINES = 5;
 
 export interface LogLine {
   readonly level: number;
+  /** pino's timestamp, ms since the epoch. */
+  readonly time: number;
   readonly msg: string;
   readonly [field: string]: unknown;
 }
