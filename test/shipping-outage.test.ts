@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { readDeadLetters } from '../scripts/lib/dead-letters.js';
 import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import type { Teardown } from './helpers/nats.js';
 import { followStatuses, placeOrders, startShippingStack } from './helpers/shipping.js';
 
 // The carrier goes down. For a while: the breaker opens (few calls while open), half-opens,
@@ -21,12 +22,18 @@ const WILL_RETRY = 'shipment not requested yet; will retry';
 /** Longer than a status report to the engine takes (a NATS round trip): see the trial test. */
 const REPORT_IN_FLIGHT_MS = 250;
 
-t.test('a short outage: the breaker opens, probes, closes; every order ships', async (t) => {
-  const stack = await startShippingStack(t, { sales: ['outage'] });
-  await stack.client.configureSale('outage', { stock: BREAKER_ORDERS, perCustomerLimit: 1 });
-  const statuses = followStatuses(stack.nc, 'outage');
+/** A sale of `stock` units (one per customer), its statuses followed, and the carrier down. */
+async function saleInOutage(t: Teardown, saleId: string, stock: number) {
+  const stack = await startShippingStack(t, { sales: [saleId] });
+  await stack.client.configureSale(saleId, { stock, perCustomerLimit: 1 });
+  const statuses = followStatuses(stack.nc, saleId);
   await stack.nc.flush();
   await stack.carrier.startOutage(OUTAGE_LONG_MS);
+  return { stack, statuses };
+}
+
+t.test('a short outage: the breaker opens, probes, closes; every order ships', async (t) => {
+  const { stack, statuses } = await saleInOutage(t, 'outage', BREAKER_ORDERS);
   const agent = await stack.startAgent();
 
   const orderIds = await placeOrders(stack.client, 'outage', BREAKER_ORDERS);
@@ -62,11 +69,7 @@ t.test('a short outage: the breaker opens, probes, closes; every order ships', a
 });
 
 t.test('a long outage: dead letters and SHIPPING_FAILED, then the replay ships', async (t) => {
-  const stack = await startShippingStack(t, { sales: ['dead'] });
-  await stack.client.configureSale('dead', { stock: DEAD_ORDERS, perCustomerLimit: 1 });
-  const statuses = followStatuses(stack.nc, 'dead');
-  await stack.nc.flush();
-  await stack.carrier.startOutage(OUTAGE_LONG_MS);
+  const { stack, statuses } = await saleInOutage(t, 'dead', DEAD_ORDERS);
   const agent = await stack.startAgent({ SHIPPING_MAX_DELIVER: '3', SHIPPING_BACKOFF_MS: '100' });
 
   const orderIds = await placeOrders(stack.client, 'dead', DEAD_ORDERS);
@@ -112,11 +115,7 @@ t.test('a long outage: dead letters and SHIPPING_FAILED, then the replay ships',
 });
 
 t.test('a slow trial call: the other deliveries wait for its verdict', async (t) => {
-  const stack = await startShippingStack(t, { sales: ['trial'] });
-  await stack.client.configureSale('trial', { stock: TRIAL_ORDERS, perCustomerLimit: 1 });
-  const statuses = followStatuses(stack.nc, 'trial');
-  await stack.nc.flush();
-  await stack.carrier.startOutage(OUTAGE_LONG_MS);
+  const { stack, statuses } = await saleInOutage(t, 'trial', TRIAL_ORDERS);
   // A short backoff: a delivery refused during the trial would be back, and spent, every 100 ms.
   const agent = await stack.startAgent({
     SHIPPING_MAX_DELIVER: '6',
