@@ -124,6 +124,7 @@ async function measure(
   let lastCounted = 0;
   let cpuAtStart: CpuReading | null = null;
   let cpuAtEnd: CpuReading | null = null;
+  let cpuAtEndTimer: NodeJS.Timeout | undefined;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -151,14 +152,13 @@ async function measure(
           windowEnd = now + MEASURE_S * 1000;
           cpuAtStart = readCpu(processes);
           // On a timer rather than at the first reply after the window: there may be none.
-          setTimeout(() => {
-            cpuAtEnd ??= readCpu(processes);
+          cpuAtEndTimer = setTimeout(() => {
+            cpuAtEnd = readCpu(processes);
           }, MEASURE_S * 1000);
           if (answered.size < connections)
             outcomes['connections unanswered in warm-up'] = connections - answered.size;
         }
         if (now >= windowEnd) {
-          cpuAtEnd ??= readCpu(processes);
           instance.stop();
           return;
         }
@@ -176,6 +176,8 @@ async function measure(
     windowStart === null
       ? 0
       : Math.min(windowEnd, Math.max(lastCounted, windowStart)) - windowStart;
+  // The run's time cap may have ended it before the window did.
+  clearTimeout(cpuAtEndTimer);
   cpuAtEnd ??= readCpu(processes);
   return {
     perSecond: measuredMs > 0 ? latenciesMs.length / (measuredMs / 1000) : 0,
@@ -444,23 +446,21 @@ try {
     jwtSecret: JWT_SECRET,
     env: { ...GATEWAY_ENV, ENGINE_BATCH_ORDERS_MAX: '1' },
   });
-  const generator: ProcessGroup = { name: 'load generator', pids: () => [process.pid] };
+  const group = (name: string, pid: number | undefined): ProcessGroup => ({
+    name,
+    pids: () => (pid === undefined ? [] : [pid]),
+  });
+  const generator = group('load generator', process.pid);
   const backend = (gatewayPid: number | undefined): ProcessGroup[] => [
-    { name: 'gateway', pids: () => (gatewayPid === undefined ? [] : [gatewayPid]) },
-    { name: 'engine', pids: () => (stack.engine.pid === undefined ? [] : [stack.engine.pid]) },
-    {
-      name: 'nats-server',
-      pids: () => (stack.natsPid === undefined ? [] : [stack.natsPid]),
-    },
+    group('gateway', gatewayPid),
+    group('engine', stack.engine.pid),
+    group('nats-server', stack.natsPid),
     generator,
   ];
   const { rows, goals, cpuLines } = await run({
     bare: {
       url: bare.url,
-      processes: [
-        { name: 'bare server', pids: () => (bare.child.pid === undefined ? [] : [bare.child.pid]) },
-        generator,
-      ],
+      processes: [group('bare server', bare.child.pid), generator],
     },
     gateway: { url: stack.gatewayUrls[0]!, processes: backend(stack.gateways[0]?.pid) },
     unbatchedGateway: { url: unbatched.url, processes: backend(unbatched.process.pid) },
