@@ -29,6 +29,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/engine dist/engine
 COPY --from=build /app/dist/wal dist/wal
+COPY --from=build /app/dist/service-kit dist/service-kit
 COPY --from=build /app/dist/gateway dist/gateway
 COPY --from=build /app/dist/shipping-agent dist/shipping-agent
 COPY --from=build /app/dist/scripts dist/scripts

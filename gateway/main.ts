@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { drainOrClose } from '../service-kit/nats-close.js';
 import { buildGateway, settle } from './app.js';
 import { JWT_SECRET_DEVELOPMENT, loadGatewayConfig } from './config.js';
 import { connectGatewayNats } from './nats.js';
@@ -53,11 +54,7 @@ async function stop(signal: string): Promise<void> {
     process.exit(1);
   }, config.shutdownGraceMs);
   await app.close();
-  // With NATS down a drain can only fail; nothing of ours is lost by closing instead.
-  await nc.drain().catch((error: unknown) => {
-    logger.warn({ err: (error as Error).message }, 'NATS did not drain; closing the connection');
-    return nc.close();
-  });
+  await drainOrClose(nc, logger);
   clearTimeout(giveUp);
   logger.info('gateway stopped');
   logger.flush();

@@ -1,8 +1,9 @@
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
+import { serveMetrics } from '../service-kit/metrics-server.js';
+import { drainOrClose } from '../service-kit/nats-close.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { loadAgentConfig } from './config.js';
-import { serveAgentMetrics } from './metrics.js';
 
 // The shipping agent process: `npm run shipping-agent`. Settings come from the environment.
 
@@ -34,11 +35,7 @@ async function stop(signal: string): Promise<void> {
     process.exit(1);
   }, config.shutdownGraceMs);
   await agent?.stop();
-  // With NATS down a drain can only fail; nothing of ours is lost by closing instead.
-  await nc.drain().catch((error: unknown) => {
-    logger.warn({ err: (error as Error).message }, 'NATS did not drain; closing the connection');
-    return nc.close();
-  });
+  await drainOrClose(nc, logger);
   clearTimeout(giveUp);
   logger.info('shipping agent stopped');
   logger.flush();
@@ -61,8 +58,8 @@ try {
   logger.fatal({ err: error }, `shipping agent failed to start: ${(error as Error).message}`);
   process.exit(1);
 }
-const metricsServer = await serveAgentMetrics(
-  agent.metrics,
+const metricsServer = await serveMetrics(
+  agent.metrics.registry,
   config.metricsPort,
   config.metricsHost,
 );

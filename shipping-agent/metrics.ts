@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from './carrier-breaker.js';
 import type { DeliveryOutcome } from './delivery.js';
@@ -72,31 +70,4 @@ export class AgentMetrics {
     this.carrierCalls.inc({ result });
     this.carrierLatency.observe(ms / 1000);
   }
-}
-
-/** Serves `GET /metrics`; resolves with the bound port (0 picks a free one). */
-export async function serveAgentMetrics(
-  metrics: AgentMetrics,
-  port: number,
-  host: string,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    metrics.registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-      (error: unknown) =>
-        response.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, port: (server.address() as AddressInfo).port };
 }

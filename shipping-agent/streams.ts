@@ -3,7 +3,6 @@ import {
   DeliverPolicy,
   DiscardPolicy,
   JetStreamApiCodes,
-  JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
@@ -18,6 +17,7 @@ import {
   ORDERS_STREAM,
   SHIPPING_CONSUMER,
 } from '../engine/protocol/index.js';
+import { ensureStream, isJetStreamError } from '../service-kit/jetstream-stream.js';
 import type { AgentConfig } from './config.js';
 
 // What the agent needs in JetStream, created or brought in line at start with explicit settings:
@@ -32,21 +32,6 @@ export const SIDE_STREAM_BYTES_MAX = 256 * 1024 * 1024;
 /** How often to look again for ORDERS while the engine has not created it yet. */
 export const ORDERS_STREAM_POLL_MS = 500;
 
-async function ensureStream(
-  jsm: JetStreamManager,
-  name: string,
-  settings: Parameters<JetStreamManager['streams']['add']>[0],
-): Promise<void> {
-  try {
-    await jsm.streams.info(name);
-    await jsm.streams.update(name, settings);
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
-      throw error;
-    await jsm.streams.add({ ...settings, name });
-  }
-}
-
 export async function ensureAgentStreams(
   jsm: JetStreamManager,
   config: AgentConfig,
@@ -60,7 +45,7 @@ export async function ensureAgentStreams(
     max_bytes: SIDE_STREAM_BYTES_MAX,
     num_replicas: 1,
   };
-  await ensureStream(jsm, ORDERS_DEAD_LETTER_STREAM, {
+  await ensureStream(jsm, {
     ...common,
     name: ORDERS_DEAD_LETTER_STREAM,
     subjects: [ORDERS_DEAD_WILDCARD],
@@ -68,7 +53,7 @@ export async function ensureAgentStreams(
     // Full means an operator has ignored thousands of failed shipments: refuse, don't forget.
     discard: DiscardPolicy.New,
   });
-  await ensureStream(jsm, NOTIFICATIONS_STREAM, {
+  await ensureStream(jsm, {
     ...common,
     name: NOTIFICATIONS_STREAM,
     subjects: [CUSTOMER_NOTIFICATIONS_WILDCARD],
@@ -82,8 +67,7 @@ export async function ensureAgentStreams(
       await jsm.streams.info(ORDERS_STREAM);
       break;
     } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
-        throw error;
+      if (!isJetStreamError(error, JetStreamApiCodes.StreamNotFound)) throw error;
       if (!announced) logger.info('waiting for the engine to create the ORDERS stream');
       if (signal.aborted) throw new Error('stopped while waiting for ORDERS');
       await new Promise((resolve) => setTimeout(resolve, ORDERS_STREAM_POLL_MS));
@@ -106,8 +90,7 @@ export async function ensureAgentStreams(
       max_ack_pending,
     });
   } catch (error) {
-    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
-      throw error;
+    if (!isJetStreamError(error, JetStreamApiCodes.ConsumerNotFound)) throw error;
     await jsm.consumers.add(ORDERS_STREAM, consumer);
     logger.info({ consumer: SHIPPING_CONSUMER }, 'created the shipping consumer');
   }

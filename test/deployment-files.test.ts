@@ -112,6 +112,7 @@ t.test('Dockerfile: multi-stage, production-only runtime, non-root, health check
   for (const dir of [
     'dist/engine',
     'dist/wal',
+    'dist/service-kit',
     'dist/gateway',
     'dist/shipping-agent',
     'dist/scripts',
@@ -175,9 +176,9 @@ t.test('.dockerignore keeps the build context small but complete', async (t) => 
 
 /** What each role's health check asks, and the file that serves that path. */
 const HEALTH_ROUTES: Record<Role, { path: string; servedBy: string }> = {
-  engine: { path: '/metrics', servedBy: 'engine/shell/metrics.ts' },
+  engine: { path: '/metrics', servedBy: 'service-kit/metrics-server.ts' },
   gateway: { path: '/health/ready', servedBy: 'gateway/routes/operations.ts' },
-  'shipping-agent': { path: '/metrics', servedBy: 'shipping-agent/metrics.ts' },
+  'shipping-agent': { path: '/metrics', servedBy: 'service-kit/metrics-server.ts' },
   'fake-carrier': { path: '/health', servedBy: 'shipping-agent/fake-carrier/server.ts' },
 };
 

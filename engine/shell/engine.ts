@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { serveMetrics } from '../../service-kit/metrics-server.js';
+import { drainOrClose } from '../../service-kit/nats-close.js';
 import { openWal } from '../../wal/index.js';
 import { rejection } from '../core/errors.js';
 import { viewSale } from '../core/views.js';
@@ -11,7 +13,7 @@ import { AckedPublisher } from './acked-publisher.js';
 import { EngineActor } from './actor.js';
 import type { EngineConfig } from './config.js';
 import { SaleLeases } from './lease.js';
-import { EngineMetrics, serveMetrics } from './metrics.js';
+import { EngineMetrics } from './metrics.js';
 import { NatsService } from './nats-service.js';
 import { OUTBOX_PUBLISH_TIMEOUT_MS, Outbox } from './outbox.js';
 import { encodeSnapshot, recoverState } from './recovery.js';
@@ -56,7 +58,11 @@ export async function startEngine(
 ): Promise<RunningEngine> {
   // Bound first: a taken port is a configuration error, found before any lease is taken.
   const metrics = new EngineMetrics();
-  const metricsServer = await serveMetrics(metrics, config.metricsPort, config.metricsHost);
+  const metricsServer = await serveMetrics(
+    metrics.registry,
+    config.metricsPort,
+    config.metricsHost,
+  );
   logger.info({ port: metricsServer.port }, 'metrics at GET /metrics');
   try {
     const nc = await connectNats(config, `engine ${config.engineId}`);
@@ -220,11 +226,7 @@ async function startOn(
     publisher.close();
     await wal.close();
     await leases.releaseAll();
-    // Everything we owe is already on disk; with NATS down a drain can only fail, so close instead.
-    await nc.drain().catch(async (error: unknown) => {
-      logger.warn({ err: (error as Error).message }, 'NATS did not drain; closing the connection');
-      await nc.close();
-    });
+    await drainOrClose(nc, logger);
     metricsServer.close();
     logger.info({ lsn: wal.lastLsn, backlog: outbox.backlog }, 'engine stopped');
   }

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 // The engine's Prometheus metrics, served on their own small HTTP port (`GET /metrics`). Most are
@@ -89,31 +87,4 @@ export class EngineMetrics {
   answered(kind: 'command' | 'query', reply: { ok: boolean; error?: { code: string } }): void {
     this.commands.inc({ kind, outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'unknown') });
   }
-}
-
-/** Serves `GET /metrics`; resolves with the bound port once listening (0 picks a free one). */
-export async function serveMetrics(
-  metrics: EngineMetrics,
-  port: number,
-  host: string,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    metrics.registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-      (error: unknown) =>
-        response.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, port: (server.address() as AddressInfo).port };
 }

@@ -1,13 +1,12 @@
 import {
   DiscardPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { ensureStream } from '../../service-kit/jetstream-stream.js';
 import {
   ORDERS_CONFIRMED_WILDCARD,
   ORDERS_RETRY_WILDCARD,
@@ -27,7 +26,8 @@ export async function ensureOrdersStream(
   duplicateWindowMs: number,
   logger: Logger,
 ): Promise<void> {
-  const settings = {
+  const outcome = await ensureStream(jsm, {
+    name: ORDERS_STREAM,
     subjects: [ORDERS_CONFIRMED_WILDCARD, ORDERS_RETRY_WILDCARD],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
@@ -37,15 +37,6 @@ export async function ensureOrdersStream(
     max_msg_size: ORDER_MESSAGE_BYTES_MAX,
     duplicate_window: nanos(duplicateWindowMs),
     num_replicas: 1,
-  };
-  try {
-    await jsm.streams.info(ORDERS_STREAM);
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
-      throw error;
-    await jsm.streams.add({ name: ORDERS_STREAM, ...settings });
-    logger.info({ stream: ORDERS_STREAM }, 'created the ORDERS stream');
-    return;
-  }
-  await jsm.streams.update(ORDERS_STREAM, settings);
+  });
+  if (outcome === 'created') logger.info({ stream: ORDERS_STREAM }, 'created the ORDERS stream');
 }
