@@ -1,10 +1,10 @@
 import { loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
+import { placeOrder } from '../scripts/lib/order-placement.js';
 import { TokenPool } from '../scripts/lib/token-pool.js';
 import { mintToken } from '../scripts/lib/tokens.js';
 import { runForDuration } from './compare/closed-loop.js';
 import { type CompareOptions, parseCompareOptions, USAGE } from './compare/options.js';
-import { placeOrder } from './compare/order-client.js';
 import {
   comparisonRows,
   printAudits,

@@ -2,11 +2,11 @@ import { planBurst } from '../../scripts/lib/burst-plan.js';
 import { requestJson } from '../../scripts/lib/http-json.js';
 import { summarizeLatencies } from '../../scripts/lib/latency-stats.js';
 import { runLoad } from '../../scripts/lib/load-runner.js';
+import { placeOrder } from '../../scripts/lib/order-placement.js';
 import type { TokenPool } from '../../scripts/lib/token-pool.js';
 import { type AuditResult, auditRun } from './audit.js';
 import { runForDuration } from './closed-loop.js';
 import { type CpuReading, type CpuSpent, cpuBetween, readCpu } from './cpu-usage.js';
-import { placeOrder } from './order-client.js';
 import type { SystemUnderTest } from './systems.js';
 import { count, emptyTally, type Tally } from './tally.js';
 

@@ -1,11 +1,8 @@
-import type { OrderOutcome } from './order-client.js';
+import { mayHaveBeenPlaced, type PlacementOutcome } from '../../scripts/lib/order-placement.js';
 
 // What a run's replies add up to, from the client's side: the orders it was given (by customer),
 // every refusal by code, and the requests whose outcome it never learned, which may or may not
 // have placed an order and so widen what the audit accepts.
-
-/** Refusals after which the order may still exist: the gateway gave up waiting for the engine. */
-const OUTCOME_UNKNOWN_CODES: ReadonlySet<string> = new Set(['ENGINE_UNAVAILABLE']);
 
 export interface AcceptedOrder {
   readonly orderId: string;
@@ -40,7 +37,7 @@ export function count(
   tally: Tally,
   customer: number,
   quantity: number,
-  outcome: OrderOutcome,
+  outcome: PlacementOutcome,
 ): void {
   switch (outcome.kind) {
     case 'accepted':
@@ -51,14 +48,12 @@ export function count(
       return;
     case 'rejected':
       add(tally.byOutcome, `${outcome.status} ${outcome.code}`, 1);
-      if (OUTCOME_UNKNOWN_CODES.has(outcome.code))
-        add(tally.unknownUnitsByCustomer, customer, quantity);
-      return;
+      break;
     case 'failed':
       add(tally.byOutcome, `failed: ${outcome.reason}`, 1);
-      add(tally.unknownUnitsByCustomer, customer, quantity);
-      return;
+      break;
   }
+  if (mayHaveBeenPlaced(outcome)) add(tally.unknownUnitsByCustomer, customer, quantity);
 }
 
 export const unknownUnits = (tally: Tally): number =>

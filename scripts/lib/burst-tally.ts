@@ -1,5 +1,5 @@
-import { mayHaveBeenPlaced, type PlacementOutcome } from './burst-orders.js';
 import type { PlannedOrder } from './burst-plan.js';
+import { mayHaveBeenPlaced, type PlacementOutcome } from './order-placement.js';
 
 // What a burst's replies add up to, from the client's side: orders and units accepted, per
 // customer, each rejection code, the failures, and the requests whose outcome is unknown.
