@@ -264,7 +264,13 @@ t.test('a client that stops reading gets the latest stock, not a backlog', async
   const final = STOCK - ORDERS;
   t.equal((await client.sale('slow')).remaining, final, 'the engine says so too');
   await witness.until(stockIs(final), 'the final value at the reading socket');
-  t.equal(slow.messages.length, 1, 'the paused socket read nothing meanwhile');
+  // ws may still emit what it had buffered when paused (a heartbeat's copy of the same stock, say),
+  // but nothing the orders changed: those frames came after the pause.
+  t.same(
+    slow.messages.filter((message) => !stockIs(STOCK)(message)),
+    [],
+    'the paused socket read nothing of the orders meanwhile',
+  );
 
   slow.socket.resume();
   await slow.until(stockIs(final), 'the final value once the slow socket reads again');
