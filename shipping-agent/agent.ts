@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -65,16 +66,11 @@ export async function startAgent(
     maxDeliver: config.maxDeliver,
     ackWaitMs: config.ackWaitMs,
     backoffMs: config.backoffMs,
+    engineWaitMs: config.engineWaitMs,
     stopping: () => stopping.signal.aborted,
-    pause: (ms) =>
-      new Promise((resolve) => {
-        if (stopping.signal.aborted) return resolve();
-        const timer = setTimeout(resolve, ms);
-        stopping.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    // The timer's own abort handling: a listener added per pause by hand outlived its timer, and
+    // a delivery waiting for the engine pauses every second.
+    pause: (ms) => delay(ms, undefined, { signal: stopping.signal }).catch(() => undefined),
   };
 
   const advisories = watchMaxDeliveries(nc, jsm, deps, logger);

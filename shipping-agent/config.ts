@@ -41,6 +41,11 @@ const AgentEnv = Type.Object({
   BREAKER_RESET_MS: Type.Integer({ default: 10_000, minimum: 10, maximum: 3_600_000 }),
   BREAKER_WINDOW_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 3_600_000 }),
   ENGINE_REQUEST_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 50, maximum: 60_000 }),
+  /**
+   * How long one delivery waits for an engine it can't reach (a restart, a lease failover) before
+   * handing the message back, which spends a redelivery. Longer than a failover (LEASE_TTL_MS).
+   */
+  ENGINE_WAIT_MS: Type.Integer({ default: 60_000, minimum: 0, maximum: 3_600_000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 20_000, minimum: 0, maximum: 600_000 }),
 });
 
@@ -74,6 +79,7 @@ export interface AgentConfig {
     readonly windowMs: number;
   };
   readonly engineRequestTimeoutMs: number;
+  readonly engineWaitMs: number;
   readonly shutdownGraceMs: number;
 }
 
@@ -112,6 +118,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
       windowMs: v.BREAKER_WINDOW_MS,
     },
     engineRequestTimeoutMs: v.ENGINE_REQUEST_TIMEOUT_MS,
+    engineWaitMs: v.ENGINE_WAIT_MS,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
   };
 }

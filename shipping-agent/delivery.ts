@@ -7,12 +7,14 @@ import {
 } from '../engine/protocol/index.js';
 import { CarrierBreaker } from './carrier-breaker.js';
 import type { Shipment } from './carrier-client.js';
-import type { EngineReports } from './engine-reports.js';
+import { type EngineReports, EngineUnavailableError } from './engine-reports.js';
 import type { AgentMetrics } from './metrics.js';
 import type { CustomerNotifier } from './notifications.js';
 
 // One delivery of one confirmed order: what the agent does with a message from ORDERS.
 //
+//   engine out of reach                            → the delivery starts again each second, for
+//                                                    up to ENGINE_WAIT_MS; then nak (1 s)
 //   already shipped (the engine has a trackingId)  → ack, no carrier call
 //   breaker open                                   → tell the customer "delayed" once; nak for
 //                                                    the breaker's remaining time
@@ -35,7 +37,7 @@ export type DeliveryOutcome =
   | 'unknown_order'
   | 'invalid';
 
-/** Redelivery after the engine could not be reached (it is restarting or failing over). */
+/** Between two tries to reach the engine (it is restarting or failing over). */
 export const ENGINE_RETRY_DELAY_MS = 1_000;
 /** Jitter added to each in-delivery carrier retry, as a fraction of the delay. */
 const RETRY_JITTER_FRACTION = 0.5;
@@ -53,6 +55,8 @@ export interface DeliveryDeps {
   readonly maxDeliver: number;
   readonly ackWaitMs: number;
   readonly backoffMs: readonly number[];
+  /** How long a delivery keeps trying to reach the engine before it hands the message back. */
+  readonly engineWaitMs: number;
   /** Resolves after `ms` unless the agent stops first (then at once). */
   readonly pause: (ms: number) => Promise<void>;
   /** True once the agent is stopping: no new attempts, deliveries in hand are handed back. */
@@ -71,18 +75,61 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
   // it would hand it to another agent meanwhile.
   const heartbeat = setInterval(() => msg.working(), deps.ackWaitMs / 2);
   try {
-    return await deliverOrder(msg, order, deps, log);
+    // An engine restart or failover is our own hiccup, not the carrier's: handing the message back
+    // each time would spend a redelivery a second and dead-letter orders within maxDeliver
+    // seconds, so the delivery keeps its message and waits (ENGINE_WAIT_MS).
+    return await retryWhileEngineAway(
+      deps,
+      deps.engineWaitMs,
+      () => deliverOrder(msg, order, deps, log),
+      (error) => log.warn({ err: error }, 'engine unavailable; waiting for it'),
+    );
   } catch (error) {
     if (msg.info.deliveryCount < deps.maxDeliver) {
-      // The engine is restarting or failing over: nothing is lost, try again shortly.
+      // The engine is still away, or the agent is stopping: nothing is lost, try again shortly.
       log.warn({ err: error }, 'engine unavailable; delivery put back');
       msg.nak(ENGINE_RETRY_DELAY_MS);
       return 'engine_unavailable';
     }
     // No redelivery will come: keep the order where an operator sees and replays it.
-    return deadLetter(msg, order, `engine unavailable: ${(error as Error).message}`, deps, log);
+    // Awaited here, inside the try: the heartbeat must run until the dead-lettering is done (it
+    // waits for the engine to take SHIPPING_FAILED), or JetStream abandons the message meanwhile.
+    return await deadLetter(
+      msg,
+      order,
+      `engine unavailable: ${(error as Error).message}`,
+      deps,
+      log,
+    );
   } finally {
     clearInterval(heartbeat);
+  }
+}
+
+/**
+ * Runs `work` again while the engine can't be reached, each ENGINE_RETRY_DELAY_MS, for up to
+ * `waitMs` or until the agent stops; then the last error goes to the caller. Used for whole
+ * deliveries, which are safe to repeat (see the top of this file).
+ */
+export async function retryWhileEngineAway<T>(
+  deps: Pick<DeliveryDeps, 'pause' | 'stopping'>,
+  waitMs: number,
+  work: () => Promise<T>,
+  onFirstWait: (error: EngineUnavailableError) => void = () => {},
+): Promise<T> {
+  const giveUpAt = performance.now() + waitMs;
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const waitOn =
+        error instanceof EngineUnavailableError &&
+        !deps.stopping() &&
+        performance.now() + ENGINE_RETRY_DELAY_MS <= giveUpAt;
+      if (!waitOn) throw error;
+      if (tries === 1) onFirstWait(error);
+      await deps.pause(ENGINE_RETRY_DELAY_MS);
+    }
   }
 }
 

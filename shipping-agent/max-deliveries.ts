@@ -2,13 +2,14 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { ORDERS_STREAM, SHIPPING_CONSUMER } from '../engine/protocol/index.js';
-import { type DeliveryDeps, deadLetterId, parseOrder } from './delivery.js';
+import { type DeliveryDeps, deadLetterId, parseOrder, retryWhileEngineAway } from './delivery.js';
 
 // JetStream stops redelivering a message after max_deliver and says so only in an advisory. When
 // the last delivery ended in our hands we dead-letter it ourselves; when it ended with an agent
 // dying (a message that keeps crashing agents, say), this catches it, so no order silently drops
 // out of shipping. Every agent hears the advisory: the dead letter's message id and the engine's
-// ignoring of a repeated status make the work happen once.
+// ignoring of a repeated status make the work happen once. The advisory comes once, so an engine
+// that can't be reached is waited for until the agent stops.
 
 export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${ORDERS_STREAM}.${SHIPPING_CONSUMER}`;
 
@@ -28,12 +29,14 @@ export function watchMaxDeliveries(
       if (error !== null) return;
       const advisory = msg.json<MaxDeliveriesAdvisory>();
       if (typeof advisory.stream_seq !== 'number') return;
-      void deadLetterAbandoned(jsm, deps, advisory.stream_seq, advisory.deliveries ?? 0).catch(
-        (failure: unknown) =>
-          logger.error(
-            { err: failure, seq: advisory.stream_seq },
-            'could not dead-letter an order past max_deliver: check ORDERS by hand',
-          ),
+      const seq = advisory.stream_seq;
+      void retryWhileEngineAway(deps, Number.POSITIVE_INFINITY, () =>
+        deadLetterAbandoned(jsm, deps, seq, advisory.deliveries ?? 0),
+      ).catch((failure: unknown) =>
+        logger.error(
+          { err: failure, seq: advisory.stream_seq },
+          'could not dead-letter an order past max_deliver: check ORDERS by hand',
+        ),
       );
     },
   });

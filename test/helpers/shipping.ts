@@ -20,6 +20,8 @@ export interface ShippingStack {
   readonly nats: NatsServerProcess;
   readonly nc: NatsConnection;
   readonly engine: EngineProcess;
+  /** The engine's WAL: a restarted engine on it recovers every order. */
+  readonly walDir: string;
   readonly carrier: CarrierProcess;
   readonly client: EngineClient;
   startAgent(env?: Readonly<Record<string, string>>): Promise<AgentProcess>;
@@ -31,17 +33,15 @@ export async function startShippingStack(
 ): Promise<ShippingStack> {
   const nats = await startNats(t);
   const nc = await natsClient(t, nats.url);
-  const engine = await startEngine(t, {
-    natsUrl: nats.url,
-    walDir: await tempDir(t, 'wal'),
-    sales: options.sales,
-  });
+  const walDir = await tempDir(t, 'wal');
+  const engine = await startEngine(t, { natsUrl: nats.url, walDir, sales: options.sales });
   const carrier = await CarrierProcess.start({ env: { CARRIER_PORT: '0', ...options.carrierEnv } });
   t.teardown(() => carrier.kill());
   return {
     nats,
     nc,
     engine,
+    walDir,
     carrier,
     client: new EngineClient(nc),
     async startAgent(env = {}) {

@@ -1,0 +1,102 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import t from 'tap';
+import { readDeadLetters } from '../scripts/lib/dead-letters.js';
+import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
+import { ENGINE_RETRY_DELAY_MS } from '../shipping-agent/delivery.js';
+import { MAX_DELIVERIES_ADVISORY } from '../shipping-agent/max-deliveries.js';
+import { startEngine, type Teardown } from './helpers/nats.js';
+import { followStatuses, placeOrders, startShippingStack } from './helpers/shipping.js';
+
+// The engine is killed while confirmed orders wait in ORDERS, and stays away longer than the
+// agent's whole redelivery budget would last at one redelivery a second. A delivery keeps its
+// message and tries the engine again (ENGINE_WAIT_MS): once the engine is back, every order ships,
+// none spent a redelivery, none was dead-lettered. With ENGINE_WAIT_MS=0 the same outage
+// dead-letters every order, which shows what the wait is for.
+
+const ORDERS = 20;
+const MAX_DELIVER = 2;
+/** Shorter than the outage: a held delivery must keep its message past it (heartbeats). */
+const ACK_WAIT_MS = 1_000;
+/** The outage (the scenario, not a wait for an event): past what MAX_DELIVER naks would last. */
+const ENGINE_AWAY_MS = (MAX_DELIVER + 1) * ENGINE_RETRY_DELAY_MS;
+const STREAM_WAIT_MS = 10_000;
+const WAITING = 'engine unavailable; waiting for it';
+const PUT_BACK = 'engine unavailable; delivery put back';
+
+/** Orders confirmed and in ORDERS, the engine killed, then an agent started with `agentEnv`. */
+async function ordersWithEngineAway(t: Teardown, saleId: string, agentEnv: Record<string, string>) {
+  const stack = await startShippingStack(t, { sales: [saleId] });
+  await stack.client.configureSale(saleId, { stock: ORDERS, perCustomerLimit: 1 });
+  const statuses = followStatuses(stack.nc, saleId);
+  const orderIds = await placeOrders(stack.client, saleId, ORDERS);
+  const stored = await waitForOrdersStream(stack.nc, ORDERS, STREAM_WAIT_MS);
+  if (stored.length < ORDERS) throw new Error(`only ${stored.length} orders reached ORDERS`);
+  await stack.engine.kill('SIGKILL');
+  // JetStream's word that a message went past max_deliver without an ack or a term.
+  const advisories: unknown[] = [];
+  stack.nc.subscribe(MAX_DELIVERIES_ADVISORY, {
+    callback: (_e, msg) => {
+      advisories.push(msg.json());
+    },
+  });
+  await stack.nc.flush();
+  const agent = await stack.startAgent({
+    SHIPPING_MAX_DELIVER: String(MAX_DELIVER),
+    SHIPPING_ACK_WAIT_MS: String(ACK_WAIT_MS),
+    ENGINE_REQUEST_TIMEOUT_MS: '200',
+    ...agentEnv,
+  });
+  const restartEngine = () =>
+    startEngine(t, { natsUrl: stack.nats.url, walDir: stack.walDir, sales: [saleId] });
+  return { stack, statuses, orderIds, agent, restartEngine, advisories };
+}
+
+t.test('deliveries wait for a restarting engine instead of spending redeliveries', async (t) => {
+  const { stack, statuses, orderIds, agent, restartEngine, advisories } =
+    await ordersWithEngineAway(t, 'away', {});
+  const waiting = () => agent.logs.filter((line) => line.msg === WAITING).length;
+  await agent.waitForLog((line) => line.msg === WAITING && waiting() === ORDERS);
+  await delay(ENGINE_AWAY_MS);
+  await restartEngine();
+
+  await statuses.until(orderIds, 'SHIPPING_REQUESTED');
+  const shipped = await stack.carrier.stats();
+  t.ok(
+    orderIds.every((id) => shipped.byOrder[id] === 1),
+    'every order shipped, once',
+  );
+  t.same(await readDeadLetters(stack.nc), [], 'nothing dead-lettered');
+  t.equal(agent.logs.filter((line) => line.msg === PUT_BACK).length, 0, 'no delivery handed back');
+  t.equal(waiting(), ORDERS, 'one first delivery per order, each of which waited');
+  t.same(advisories, [], 'no message went past max_deliver unattended');
+  t.same(
+    [...new Set(agent.logs.filter((line) => 'delivery' in line).map((line) => line.delivery))],
+    [1],
+    'no order needed a second delivery',
+  );
+});
+
+t.test('without the wait (ENGINE_WAIT_MS=0) the same outage dead-letters', async (t) => {
+  const { stack, statuses, orderIds, agent, restartEngine, advisories } =
+    await ordersWithEngineAway(t, 'no-wait', { ENGINE_WAIT_MS: '0' });
+  const putBack = () => agent.logs.filter((line) => line.msg === PUT_BACK).length;
+  await agent.waitForLog((line) => line.msg === PUT_BACK && putBack() === ORDERS);
+  await delay(ENGINE_AWAY_MS);
+  await restartEngine();
+
+  await statuses.until(orderIds, 'SHIPPING_FAILED');
+  const letters = await readDeadLetters(stack.nc);
+  t.same(
+    letters.map((letter) => letter.orderId).sort(),
+    [...orderIds].sort(),
+    `every order dead-lettered after ${MAX_DELIVER} deliveries`,
+  );
+  t.ok(
+    letters.every((letter) => letter.reason.startsWith('engine unavailable')),
+    'each dead-lettered by its last delivery',
+  );
+  // That delivery keeps its message (heartbeats) while it waits to record SHIPPING_FAILED: had it
+  // let the ack wait lapse, JetStream would have announced the message as abandoned.
+  t.same(advisories, [], 'no message went past max_deliver unattended');
+  t.equal(agent.logs.filter((line) => line.msg === WAITING).length, 0, 'no delivery waited');
+});
