@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -51,6 +52,9 @@ export async function startAgent(
     () => inflight,
   );
   const stopping = new AbortController();
+  // Every pausing delivery and advisory listens for the stop until its pause ends: as many at once
+  // as there is work in hand, which is bounded elsewhere (SHIPPING_CONCURRENCY), not a leak.
+  setMaxListeners(0, stopping.signal);
 
   const deps: DeliveryDeps = {
     breaker,

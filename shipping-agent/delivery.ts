@@ -13,8 +13,8 @@ import type { CustomerNotifier } from './notifications.js';
 
 // One delivery of one confirmed order: what the agent does with a message from ORDERS.
 //
-//   engine out of reach                            → the delivery starts again each second, for
-//                                                    up to ENGINE_WAIT_MS; then nak (1 s)
+//   engine out of reach                            → each call to it is tried again every second,
+//                                                    for up to ENGINE_WAIT_MS; then nak (1 s)
 //   already shipped (the engine has a trackingId)  → ack, no carrier call
 //   breaker open                                   → tell the customer "delayed" once; nak for
 //                                                    the breaker's remaining time
@@ -75,25 +75,19 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
   // it would hand it to another agent meanwhile.
   const heartbeat = setInterval(() => msg.working(), deps.ackWaitMs / 2);
   try {
-    // An engine restart or failover is our own hiccup, not the carrier's: handing the message back
-    // each time would spend a redelivery a second and dead-letter orders within maxDeliver
-    // seconds, so the delivery keeps its message and waits (ENGINE_WAIT_MS).
-    return await retryWhileEngineAway(
-      deps,
-      deps.engineWaitMs,
-      () => deliverOrder(msg, order, deps, log),
-      (error) => log.warn({ err: error }, 'engine unavailable; waiting for it'),
-    );
+    const engine = engineWaitedFor(deps, log, performance.now() + deps.engineWaitMs);
+    return await deliverOrder(msg, order, deps, engine, log);
   } catch (error) {
     if (msg.info.deliveryCount < deps.maxDeliver) {
-      // The engine is still away, or the agent is stopping: nothing is lost, try again shortly.
-      log.warn({ err: error }, 'engine unavailable; delivery put back');
+      // The engine or NATS is still away, or the agent is stopping: nothing is lost, the message
+      // comes back shortly.
+      log.warn({ err: error }, 'delivery put back: engine or NATS unavailable');
       msg.nak(ENGINE_RETRY_DELAY_MS);
       return 'engine_unavailable';
     }
-    // No redelivery will come: keep the order where an operator sees and replays it.
-    // Awaited here, inside the try: the heartbeat must run until the dead-lettering is done (it
-    // waits for the engine to take SHIPPING_FAILED), or JetStream abandons the message meanwhile.
+    // No redelivery will come: keep the order where an operator sees and replays it. Awaited
+    // inside the try: the heartbeat must run until the dead-lettering is done (it waits for the
+    // engine to take SHIPPING_FAILED), or JetStream abandons the message meanwhile.
     return await deadLetter(
       msg,
       order,
@@ -107,18 +101,17 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
 }
 
 /**
- * Runs `work` again while the engine can't be reached, each ENGINE_RETRY_DELAY_MS, for up to
- * `waitMs` or until the agent stops; then the last error goes to the caller. Used for whole
- * deliveries, which are safe to repeat (see the top of this file).
+ * Runs `work` again while the engine can't be reached, each ENGINE_RETRY_DELAY_MS, until
+ * `giveUpAt` (a `performance.now()` time) or the agent stops; then the last error goes to the
+ * caller. Any other error goes at once.
  */
 export async function retryWhileEngineAway<T>(
   deps: Pick<DeliveryDeps, 'pause' | 'stopping'>,
-  waitMs: number,
+  giveUpAt: number,
   work: () => Promise<T>,
-  onFirstWait: (error: EngineUnavailableError) => void = () => {},
+  onWait: (error: EngineUnavailableError) => void = () => {},
 ): Promise<T> {
-  const giveUpAt = performance.now() + waitMs;
-  for (let tries = 1; ; tries += 1) {
+  for (;;) {
     try {
       return await work();
     } catch (error) {
@@ -127,19 +120,49 @@ export async function retryWhileEngineAway<T>(
         !deps.stopping() &&
         performance.now() + ENGINE_RETRY_DELAY_MS <= giveUpAt;
       if (!waitOn) throw error;
-      if (tries === 1) onFirstWait(error);
+      onWait(error);
       await deps.pause(ENGINE_RETRY_DELAY_MS);
+      if (deps.stopping()) throw error;
     }
   }
+}
+
+type EngineCalls = Pick<EngineReports, 'order' | 'report'>;
+
+/**
+ * The engine's calls of one delivery, each waiting for an engine that can't be reached until
+ * `giveUpAt`. A restart or failover is our own hiccup, not the carrier's: handing the message back
+ * instead would spend a redelivery a second and dead-letter orders within maxDeliver seconds. Only
+ * the call is repeated, never a carrier call made before it.
+ */
+function engineWaitedFor(deps: DeliveryDeps, log: Logger, giveUpAt: number): EngineCalls {
+  let announced = false;
+  const onWait = (error: EngineUnavailableError) => {
+    if (announced) return;
+    announced = true;
+    log.warn({ err: error }, 'engine unavailable; waiting for it');
+  };
+  return {
+    order: (orderId) =>
+      retryWhileEngineAway(deps, giveUpAt, () => deps.engine.order(orderId), onWait),
+    report: (orderId, status, details) =>
+      retryWhileEngineAway(
+        deps,
+        giveUpAt,
+        () => deps.engine.report(orderId, status, details),
+        onWait,
+      ),
+  };
 }
 
 async function deliverOrder(
   msg: JsMsg,
   order: ConfirmedOrderMessage,
   deps: DeliveryDeps,
+  engine: EngineCalls,
   log: Logger,
 ): Promise<DeliveryOutcome> {
-  const current = await deps.engine.order(order.orderId);
+  const current = await engine.order(order.orderId);
   if (current === null) {
     log.error('the engine does not know this order; dropped');
     msg.term();
@@ -154,11 +177,9 @@ async function deliverOrder(
 
   const attempt = await callCarrier(order, deps);
   if ('shipment' in attempt) {
-    const { order: shipped, changed } = await deps.engine.report(
-      order.orderId,
-      'SHIPPING_REQUESTED',
-      { trackingId: attempt.shipment.trackingId },
-    );
+    const { order: shipped, changed } = await engine.report(order.orderId, 'SHIPPING_REQUESTED', {
+      trackingId: attempt.shipment.trackingId,
+    });
     if (changed) await deps.notifier.notify(shipped);
     msg.ack();
     log.info({ trackingId: attempt.shipment.trackingId }, 'shipment requested');
@@ -175,11 +196,9 @@ async function deliverOrder(
   }
 
   if (current.status !== 'SHIPPING_DELAYED') {
-    const { order: delayed, changed } = await deps.engine.report(
-      order.orderId,
-      'SHIPPING_DELAYED',
-      { message: 'Shipping will be arranged shortly.' },
-    );
+    const { order: delayed, changed } = await engine.report(order.orderId, 'SHIPPING_DELAYED', {
+      message: 'Shipping will be arranged shortly.',
+    });
     if (changed) await deps.notifier.notify(delayed);
   }
   // An open breaker pushes the next try past its reset, never earlier than the schedule: every
@@ -196,12 +215,7 @@ async function deliverOrder(
   return attempt.breakerOpen ? 'breaker_open' : 'delayed';
 }
 
-/**
- * The last delivery failed: the order goes to the dead-letter stream and becomes SHIPPING_FAILED.
- * No redelivery will come to finish the job, so the status report is retried (the message kept
- * with heartbeats) until the engine takes it or the agent stops; a stop leaves it to the
- * MAX_DELIVERIES advisory that JetStream then sends (max-deliveries.ts).
- */
+/** The last delivery failed: the order goes to the dead-letter stream, then the message ends. */
 async function deadLetter(
   msg: JsMsg,
   order: ConfirmedOrderMessage,
@@ -209,31 +223,46 @@ async function deadLetter(
   deps: DeliveryDeps,
   log: Logger,
 ): Promise<DeliveryOutcome> {
-  await deps.deadLetter(deadLetterOf(order, msg, reason), deadLetterId(order, msg.seq));
-  for (;;) {
-    try {
-      const { order: failed, changed } = await deps.engine.report(
-        order.orderId,
-        'SHIPPING_FAILED',
-        { message: 'The carrier could not take the shipment; our team will arrange it.' },
-      );
-      if (changed) await deps.notifier.notify(failed);
-      break;
-    } catch (error) {
-      if (deps.stopping()) {
-        log.error({ err: error }, 'dead-lettered, but SHIPPING_FAILED not recorded yet');
-        return 'dead_lettered'; // not termed: JetStream's advisory will finish it
-      }
-      await deps.pause(ENGINE_RETRY_DELAY_MS);
-    }
+  const letter = deadLetterOf(order, msg, reason);
+  if (await recordDeadLetter(letter, deadLetterId(order, msg.seq), deps, log))
+    // A bare term: nats-server 2.9 ignores a term with a reason (the message would come back).
+    msg.term();
+  // Else not termed: the MAX_DELIVERIES advisory that JetStream then sends finishes the job
+  // (max-deliveries.ts).
+  return 'dead_lettered';
+}
+
+/**
+ * Publishes the dead letter (de-duplicated by `msgId`), then makes the order SHIPPING_FAILED and
+ * tells the customer. No redelivery will come to finish the job, so the report waits for an
+ * engine that can't be reached until the agent stops. False when it could not be recorded.
+ */
+export async function recordDeadLetter(
+  letter: DeadLetterMessage,
+  msgId: string,
+  deps: DeliveryDeps,
+  log: Logger,
+): Promise<boolean> {
+  await deps.deadLetter(letter, msgId);
+  try {
+    const { order: failed, changed } = await retryWhileEngineAway(
+      deps,
+      Number.POSITIVE_INFINITY,
+      () =>
+        deps.engine.report(letter.orderId, 'SHIPPING_FAILED', {
+          message: 'The carrier could not take the shipment; our team will arrange it.',
+        }),
+    );
+    if (changed) await deps.notifier.notify(failed);
+  } catch (error) {
+    log.error({ err: error }, 'dead-lettered, but SHIPPING_FAILED not recorded or announced yet');
+    return false;
   }
-  // A bare term: nats-server 2.9 ignores a term with a reason (the message would come back).
-  msg.term();
   log.error(
-    { deliveries: msg.info.deliveryCount, reason },
+    { deliveries: letter.deliveries, reason: letter.reason },
     'shipment dead-lettered: operator action needed (npm run replay-dead-letters)',
   );
-  return 'dead_lettered';
+  return true;
 }
 
 type Attempt = { shipment: Shipment } | { reason: string; breakerOpen: boolean };

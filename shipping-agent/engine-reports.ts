@@ -15,7 +15,21 @@ import {
 // current status, and report a shipping status, which the engine makes durable (WAL) before it
 // answers and then pushes to the customer. The engine ignores a repeated report.
 
+/** No engine answered, or it answered that it can't serve now: worth asking again shortly. */
 export class EngineUnavailableError extends Error {}
+
+/** The engine answered with a refusal that asking again won't change. */
+export class EngineRefusedError extends Error {}
+
+/** Refusals that mean "not now": the engine lost its lease, or its mailbox is full. */
+const NOT_NOW_CODES: ReadonlySet<string> = new Set(['ENGINE_UNAVAILABLE', 'OVERLOADED']);
+
+function unexpected(what: string, reply: CommandReply | QueryReply): Error {
+  const text = `${what}: ${JSON.stringify(reply)}`;
+  return !reply.ok && !NOT_NOW_CODES.has(reply.error.code)
+    ? new EngineRefusedError(text)
+    : new EngineUnavailableError(text);
+}
 
 export interface Reported {
   readonly order: OrderView;
@@ -37,7 +51,7 @@ export class EngineReports {
     });
     if (reply.ok && reply.kind === 'order') return reply.order;
     if (!reply.ok && reply.error.code === 'ORDER_NOT_FOUND') return null;
-    throw new EngineUnavailableError(`GetOrder ${orderId}: ${JSON.stringify(reply)}`);
+    throw unexpected(`GetOrder ${orderId}`, reply);
   }
 
   async report(
@@ -53,7 +67,7 @@ export class EngineReports {
     });
     if (reply.ok && reply.kind === 'shipping')
       return { order: reply.order, changed: reply.changed };
-    throw new EngineUnavailableError(`RecordShippingStatus ${orderId}: ${JSON.stringify(reply)}`);
+    throw unexpected(`RecordShippingStatus ${orderId}`, reply);
   }
 
   private async request<T extends CommandReply | QueryReply>(subject: string, body: object) {

@@ -2,14 +2,20 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { ORDERS_STREAM, SHIPPING_CONSUMER } from '../engine/protocol/index.js';
-import { type DeliveryDeps, deadLetterId, parseOrder, retryWhileEngineAway } from './delivery.js';
+import {
+  type DeliveryDeps,
+  deadLetterId,
+  deadLetterOf,
+  parseOrder,
+  recordDeadLetter,
+  retryWhileEngineAway,
+} from './delivery.js';
 
 // JetStream stops redelivering a message after max_deliver and says so only in an advisory. When
 // the last delivery ended in our hands we dead-letter it ourselves; when it ended with an agent
 // dying (a message that keeps crashing agents, say), this catches it, so no order silently drops
 // out of shipping. Every agent hears the advisory: the dead letter's message id and the engine's
-// ignoring of a repeated status make the work happen once. The advisory comes once, so an engine
-// that can't be reached is waited for until the agent stops.
+// ignoring of a repeated status make the work happen once.
 
 export const MAX_DELIVERIES_ADVISORY = `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${ORDERS_STREAM}.${SHIPPING_CONSUMER}`;
 
@@ -29,14 +35,12 @@ export function watchMaxDeliveries(
       if (error !== null) return;
       const advisory = msg.json<MaxDeliveriesAdvisory>();
       if (typeof advisory.stream_seq !== 'number') return;
-      const seq = advisory.stream_seq;
-      void retryWhileEngineAway(deps, Number.POSITIVE_INFINITY, () =>
-        deadLetterAbandoned(jsm, deps, seq, advisory.deliveries ?? 0),
-      ).catch((failure: unknown) =>
-        logger.error(
-          { err: failure, seq: advisory.stream_seq },
-          'could not dead-letter an order past max_deliver: check ORDERS by hand',
-        ),
+      void deadLetterAbandoned(jsm, deps, advisory.stream_seq, advisory.deliveries ?? 0).catch(
+        (failure: unknown) =>
+          logger.error(
+            { err: failure, seq: advisory.stream_seq },
+            'could not dead-letter an order past max_deliver: check ORDERS by hand',
+          ),
       );
     },
   });
@@ -51,18 +55,21 @@ async function deadLetterAbandoned(
   const stored = await jsm.streams.getMessage(ORDERS_STREAM, { seq });
   const order = stored === null ? null : parseOrder(stored);
   if (order === null) return;
-  const current = await deps.engine.order(order.orderId);
+  // The advisory comes once: an engine that can't be reached is waited for until the agent stops.
+  const current = await retryWhileEngineAway(deps, Number.POSITIVE_INFINITY, () =>
+    deps.engine.order(order.orderId),
+  );
   if (current === null || current.trackingId !== null) return; // shipped after all
-  await deps.deadLetter(
-    { ...order, deliveries, reason: 'deliveries exhausted without an answer', at: Date.now() },
+  const letter = deadLetterOf(
+    order,
+    { info: { deliveryCount: deliveries } },
+    'deliveries exhausted without an answer',
+  );
+  const recorded = await recordDeadLetter(
+    letter,
     deadLetterId(order, seq),
+    deps,
+    deps.logger.child({ orderId: order.orderId }),
   );
-  const { order: failed, changed } = await deps.engine.report(order.orderId, 'SHIPPING_FAILED', {
-    message: 'The carrier could not take the shipment; our team will arrange it.',
-  });
-  if (changed) await deps.notifier.notify(failed);
-  deps.logger.error(
-    { orderId: order.orderId, deliveries },
-    'shipment dead-lettered: operator action needed (npm run replay-dead-letters)',
-  );
+  if (!recorded) throw new Error(`order ${order.orderId}: SHIPPING_FAILED not recorded`);
 }

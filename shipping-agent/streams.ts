@@ -25,6 +25,11 @@ import type { AgentConfig } from './config.js';
 // stream, and the customer notifications stream.
 
 export const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3_600_000;
+/**
+ * De-duplicates a message's dead letter (`<orderId>:<stream seq>`), which every agent that hears
+ * the max-deliveries advisory publishes, however long it waited for the engine first.
+ */
+export const DEAD_LETTER_DUPLICATE_WINDOW_MS = 24 * 3_600_000;
 export const NOTIFICATIONS_MAX_AGE_MS = 7 * 24 * 3_600_000;
 /** De-duplicates repeated notifications (`<orderId>:<status>`) within this window. */
 export const NOTIFICATIONS_DUPLICATE_WINDOW_MS = 24 * 3_600_000;
@@ -50,6 +55,7 @@ export async function ensureAgentStreams(
     name: ORDERS_DEAD_LETTER_STREAM,
     subjects: [ORDERS_DEAD_WILDCARD],
     max_age: nanos(DEAD_LETTER_MAX_AGE_MS),
+    duplicate_window: nanos(DEAD_LETTER_DUPLICATE_WINDOW_MS),
     // Full means an operator has ignored thousands of failed shipments: refuse, don't forget.
     discard: DiscardPolicy.New,
   });

@@ -21,7 +21,7 @@ const ACK_WAIT_MS = 1_000;
 const ENGINE_AWAY_MS = (MAX_DELIVER + 1) * ENGINE_RETRY_DELAY_MS;
 const STREAM_WAIT_MS = 10_000;
 const WAITING = 'engine unavailable; waiting for it';
-const PUT_BACK = 'engine unavailable; delivery put back';
+const PUT_BACK = 'delivery put back: engine or NATS unavailable';
 
 /** Orders confirmed and in ORDERS, the engine killed, then an agent started with `agentEnv`. */
 async function ordersWithEngineAway(t: Teardown, saleId: string, agentEnv: Record<string, string>) {
@@ -99,4 +99,31 @@ t.test('without the wait (ENGINE_WAIT_MS=0) the same outage dead-letters', async
   // let the ack wait lapse, JetStream would have announced the message as abandoned.
   t.same(advisories, [], 'no message went past max_deliver unattended');
   t.equal(agent.logs.filter((line) => line.msg === WAITING).length, 0, 'no delivery waited');
+});
+
+t.test('an agent stopped while it waits hands its deliveries back at once', async (t) => {
+  const { stack, statuses, orderIds, agent, restartEngine } = await ordersWithEngineAway(
+    t,
+    'stop',
+    {},
+  );
+  const waiting = () => agent.logs.filter((line) => line.msg === WAITING).length;
+  await agent.waitForLog((line) => line.msg === WAITING && waiting() === ORDERS);
+  const exit = await agent.kill('SIGTERM');
+  t.same(exit, { code: 0, signal: null }, 'the agent stopped cleanly, within its grace period');
+  t.equal(
+    agent.logs.filter((line) => line.msg === PUT_BACK).length,
+    ORDERS,
+    'every delivery in hand was handed back',
+  );
+  t.same(await readDeadLetters(stack.nc), [], 'nothing dead-lettered');
+
+  await restartEngine();
+  await stack.startAgent();
+  await statuses.until(orderIds, 'SHIPPING_REQUESTED');
+  const shipped = await stack.carrier.stats();
+  t.ok(
+    orderIds.every((id) => shipped.byOrder[id] === 1),
+    'the next agent shipped every order, once',
+  );
 });
