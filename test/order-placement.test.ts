@@ -22,6 +22,7 @@ const REPLIES: Record<string, { status: number; body: string }> = {
   internal: { status: 500, body: JSON.stringify({ error: 'INTERNAL_ERROR', message: 'oops' }) },
   'no-code': { status: 502, body: '<html>bad gateway</html>' },
   'no-order': { status: 201, body: '{}' },
+  'null-order': { status: 200, body: 'null' },
 };
 
 const seen: { url: string; idempotencyKey: string | undefined; auth: string | undefined }[] = [];
@@ -56,11 +57,12 @@ t.test('an order, each refusal and each non-answer is sorted as the audits need'
   t.same(outcomes['sold-out'], { kind: 'rejected', status: 409, code: 'SOLD_OUT' });
   t.equal(outcomes['no-code'].kind, 'failed', 'a 5xx outside the catalogue is no answer');
   t.equal(outcomes['no-order'].kind, 'failed', 'a 201 without an order is no answer');
+  t.same(outcomes['null-order'], { kind: 'failed', reason: '200 without an order' });
 
   const unknown = Object.keys(REPLIES).filter((sale) => mayHaveBeenPlaced(outcomes[sale]));
   t.same(
     unknown.sort(),
-    ['internal', 'no-code', 'no-engine', 'no-order'],
+    ['internal', 'no-code', 'no-engine', 'no-order', 'null-order'],
     'only the replies after which the engine may have decided leave the order open',
   );
 });

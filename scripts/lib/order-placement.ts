@@ -38,7 +38,7 @@ export function mayHaveBeenPlaced(outcome: PlacementOutcome): boolean {
 
 function classify(status: number, body: unknown): PlacementOutcome {
   if (status === 201 || status === 200) {
-    const order = body as { orderId?: unknown; customerId?: unknown; quantity?: unknown };
+    const order = (body ?? {}) as { orderId?: unknown; customerId?: unknown; quantity?: unknown };
     if (
       typeof order.orderId === 'string' &&
       typeof order.customerId === 'string' &&
