@@ -65,6 +65,7 @@ t.test('deliveries wait for a restarting engine instead of spending redeliveries
     orderIds.every((id) => shipped.byOrder[id] === 1),
     'every order shipped, once',
   );
+  t.equal(shipped.calls, ORDERS, 'one carrier call per order');
   t.same(await readDeadLetters(stack.nc), [], 'nothing dead-lettered');
   t.equal(agent.logs.filter((line) => line.msg === PUT_BACK).length, 0, 'no delivery handed back');
   t.equal(waiting(), ORDERS, 'one first delivery per order, each of which waited');
