@@ -52,8 +52,9 @@ export async function startAgent(
     () => inflight,
   );
   const stopping = new AbortController();
-  // Every pausing delivery and advisory listens for the stop until its pause ends: as many at once
-  // as there is work in hand, which is bounded elsewhere (SHIPPING_CONCURRENCY), not a leak.
+  // Every pausing delivery and advisory handler listens for the stop until its pause ends: as many
+  // at once as there is work in hand (deliveries up to SHIPPING_CONCURRENCY, plus one handler per
+  // abandoned message while the engine is away), each removed when its pause ends: not a leak.
   setMaxListeners(0, stopping.signal);
 
   const deps: DeliveryDeps = {

@@ -14,7 +14,8 @@ import type { CustomerNotifier } from './notifications.js';
 // One delivery of one confirmed order: what the agent does with a message from ORDERS.
 //
 //   engine out of reach                            → each call to it is tried again every second,
-//                                                    for up to ENGINE_WAIT_MS; then nak (1 s)
+//                                                    for up to ENGINE_WAIT_MS (then nak, 1 s); once
+//                                                    the carrier has the shipment, until the stop
 //   already shipped (the engine has a trackingId)  → ack, no carrier call
 //   breaker open                                   → tell the customer "delayed" once; nak for
 //                                                    the breaker's remaining time
@@ -75,26 +76,23 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
   // it would hand it to another agent meanwhile.
   const heartbeat = setInterval(() => msg.working(), deps.ackWaitMs / 2);
   try {
-    const engine = engineWaitedFor(deps, log, performance.now() + deps.engineWaitMs);
-    return await deliverOrder(msg, order, deps, engine, log);
+    const waited = waitForEngine(deps, log, performance.now() + deps.engineWaitMs);
+    return await deliverOrder(msg, order, deps, waited, log);
   } catch (error) {
     if (msg.info.deliveryCount < deps.maxDeliver) {
-      // The engine or NATS is still away, or the agent is stopping: nothing is lost, the message
-      // comes back shortly.
-      log.warn({ err: error }, 'delivery put back: engine or NATS unavailable');
+      // The engine or NATS is still away (or refused), or the agent is stopping: nothing is
+      // lost, the message comes back shortly.
+      log.warn({ err: error }, 'delivery put back; it comes again shortly');
       msg.nak(ENGINE_RETRY_DELAY_MS);
       return 'engine_unavailable';
     }
     // No redelivery will come: keep the order where an operator sees and replays it. Awaited
     // inside the try: the heartbeat must run until the dead-lettering is done (it waits for the
     // engine to take SHIPPING_FAILED), or JetStream abandons the message meanwhile.
-    return await deadLetter(
-      msg,
-      order,
-      `engine unavailable: ${(error as Error).message}`,
-      deps,
-      log,
-    );
+    const message = (error as Error).message;
+    const reason =
+      error instanceof EngineUnavailableError ? `engine unavailable: ${message}` : message;
+    return await deadLetter(msg, order, reason, deps, log);
   } finally {
     clearInterval(heartbeat);
   }
@@ -103,15 +101,15 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
 /**
  * Runs `work` again while the engine can't be reached, each ENGINE_RETRY_DELAY_MS, until
  * `giveUpAt` (a `performance.now()` time) or the agent stops; then the last error goes to the
- * caller. Any other error goes at once.
+ * caller. Any other error goes at once. `onFirstWait` hears of the first wait (to log it).
  */
 export async function retryWhileEngineAway<T>(
   deps: Pick<DeliveryDeps, 'pause' | 'stopping'>,
   giveUpAt: number,
   work: () => Promise<T>,
-  onWait: (error: EngineUnavailableError) => void = () => {},
+  onFirstWait: (error: EngineUnavailableError) => void = () => {},
 ): Promise<T> {
-  for (;;) {
+  for (let tries = 1; ; tries += 1) {
     try {
       return await work();
     } catch (error) {
@@ -120,55 +118,49 @@ export async function retryWhileEngineAway<T>(
         !deps.stopping() &&
         performance.now() + ENGINE_RETRY_DELAY_MS <= giveUpAt;
       if (!waitOn) throw error;
-      onWait(error);
+      if (tries === 1) onFirstWait(error);
       await deps.pause(ENGINE_RETRY_DELAY_MS);
       if (deps.stopping()) throw error;
     }
   }
 }
 
-type EngineCalls = Pick<EngineReports, 'order' | 'report'>;
+/** Runs one engine call, waiting for an engine that can't be reached until `giveUpAt`. */
+type WaitForEngine = <T>(call: () => Promise<T>, giveUpAt?: number) => Promise<T>;
 
 /**
- * The engine's calls of one delivery, each waiting for an engine that can't be reached until
- * `giveUpAt`. A restart or failover is our own hiccup, not the carrier's: handing the message back
- * instead would spend a redelivery a second and dead-letter orders within maxDeliver seconds. Only
- * the call is repeated, never a carrier call made before it.
+ * The engine calls of one delivery wait for an engine that can't be reached, until
+ * `deliveryGiveUpAt` unless a call says otherwise. A restart or failover is our own hiccup, not
+ * the carrier's: handing the message back instead would spend a redelivery a second and
+ * dead-letter orders within maxDeliver seconds. Only the call is repeated, never a carrier call
+ * made before it. The first wait is logged.
  */
-function engineWaitedFor(deps: DeliveryDeps, log: Logger, giveUpAt: number): EngineCalls {
+function waitForEngine(deps: DeliveryDeps, log: Logger, deliveryGiveUpAt: number): WaitForEngine {
   let announced = false;
   const onWait = (error: EngineUnavailableError) => {
     if (announced) return;
     announced = true;
     log.warn({ err: error }, 'engine unavailable; waiting for it');
   };
-  return {
-    order: (orderId) =>
-      retryWhileEngineAway(deps, giveUpAt, () => deps.engine.order(orderId), onWait),
-    report: (orderId, status, details) =>
-      retryWhileEngineAway(
-        deps,
-        giveUpAt,
-        () => deps.engine.report(orderId, status, details),
-        onWait,
-      ),
-  };
+  return (call, giveUpAt = deliveryGiveUpAt) => retryWhileEngineAway(deps, giveUpAt, call, onWait);
 }
 
 async function deliverOrder(
   msg: JsMsg,
   order: ConfirmedOrderMessage,
   deps: DeliveryDeps,
-  engine: EngineCalls,
+  waited: WaitForEngine,
   log: Logger,
 ): Promise<DeliveryOutcome> {
-  const current = await engine.order(order.orderId);
+  const current = await waited(() => deps.engine.order(order.orderId));
   if (current === null) {
     log.error('the engine does not know this order; dropped');
     msg.term();
     return 'unknown_order';
   }
   if (current.trackingId !== null) {
+    // Told again in case the delivery that recorded it died before telling (de-duplicated).
+    await deps.notifier.notify(current);
     msg.ack();
     return 'already_shipped';
   }
@@ -177,12 +169,16 @@ async function deliverOrder(
 
   const attempt = await callCarrier(order, deps);
   if ('shipment' in attempt) {
-    const { order: shipped, changed } = await engine.report(order.orderId, 'SHIPPING_REQUESTED', {
-      trackingId: attempt.shipment.trackingId,
-    });
-    if (changed) await deps.notifier.notify(shipped);
+    const { trackingId } = attempt.shipment;
+    // The carrier has the shipment: wait for the engine as long as the agent runs, rather than
+    // hand back (or, on the last delivery, dead-letter) an order that is on its way.
+    const { order: shipped } = await waited(
+      () => deps.engine.report(order.orderId, 'SHIPPING_REQUESTED', { trackingId }),
+      Number.POSITIVE_INFINITY,
+    );
+    await deps.notifier.notify(shipped);
     msg.ack();
-    log.info({ trackingId: attempt.shipment.trackingId }, 'shipment requested');
+    log.info({ trackingId }, 'shipment requested');
     return 'shipped';
   }
 
@@ -196,10 +192,12 @@ async function deliverOrder(
   }
 
   if (current.status !== 'SHIPPING_DELAYED') {
-    const { order: delayed, changed } = await engine.report(order.orderId, 'SHIPPING_DELAYED', {
-      message: 'Shipping will be arranged shortly.',
-    });
-    if (changed) await deps.notifier.notify(delayed);
+    const { order: delayed } = await waited(() =>
+      deps.engine.report(order.orderId, 'SHIPPING_DELAYED', {
+        message: 'Shipping will be arranged shortly.',
+      }),
+    );
+    await deps.notifier.notify(delayed);
   }
   // An open breaker pushes the next try past its reset, never earlier than the schedule: every
   // redelivery counts toward max_deliver, and a flapping breaker must not use them up in seconds.
@@ -223,7 +221,7 @@ async function deadLetter(
   deps: DeliveryDeps,
   log: Logger,
 ): Promise<DeliveryOutcome> {
-  const letter = deadLetterOf(order, msg, reason);
+  const letter = deadLetterOf(order, msg.info.deliveryCount, reason);
   if (await recordDeadLetter(letter, deadLetterId(order, msg.seq), deps, log))
     // A bare term: nats-server 2.9 ignores a term with a reason (the message would come back).
     msg.term();
@@ -245,15 +243,17 @@ export async function recordDeadLetter(
 ): Promise<boolean> {
   await deps.deadLetter(letter, msgId);
   try {
-    const { order: failed, changed } = await retryWhileEngineAway(
+    const { order: failed } = await retryWhileEngineAway(
       deps,
       Number.POSITIVE_INFINITY,
       () =>
         deps.engine.report(letter.orderId, 'SHIPPING_FAILED', {
           message: 'The carrier could not take the shipment; our team will arrange it.',
         }),
+      (error) => log.warn({ err: error }, 'dead-lettered; waiting for the engine to record it'),
     );
-    if (changed) await deps.notifier.notify(failed);
+    // Even when the engine had it already: whoever recorded it may have died before telling.
+    await deps.notifier.notify(failed);
   } catch (error) {
     log.error({ err: error }, 'dead-lettered, but SHIPPING_FAILED not recorded or announced yet');
     return false;
@@ -298,10 +298,10 @@ async function callCarrier(order: ConfirmedOrderMessage, deps: DeliveryDeps): Pr
 
 export function deadLetterOf(
   order: ConfirmedOrderMessage,
-  msg: { info: { deliveryCount: number } },
+  deliveries: number,
   reason: string,
 ): DeadLetterMessage {
-  return { ...order, deliveries: msg.info.deliveryCount, reason, at: Date.now() };
+  return { ...order, deliveries, reason, at: Date.now() };
 }
 
 /** One dead letter per message of ORDERS (a replay is a new message, so it may dead-letter again). */

@@ -18,7 +18,10 @@ import {
 /** No engine answered, or it answered that it can't serve now: worth asking again shortly. */
 export class EngineUnavailableError extends Error {}
 
-/** The engine answered with a refusal that asking again won't change. */
+/**
+ * The engine answered with a refusal that waiting won't change (a class of its own so that logs
+ * name it): the delivery hands the message back, as for any other failure.
+ */
 export class EngineRefusedError extends Error {}
 
 /** Refusals that mean "not now": the engine lost its lease, or its mailbox is full. */

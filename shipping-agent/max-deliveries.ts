@@ -55,21 +55,16 @@ async function deadLetterAbandoned(
   const stored = await jsm.streams.getMessage(ORDERS_STREAM, { seq });
   const order = stored === null ? null : parseOrder(stored);
   if (order === null) return;
+  const log = deps.logger.child({ orderId: order.orderId, seq });
   // The advisory comes once: an engine that can't be reached is waited for until the agent stops.
-  const current = await retryWhileEngineAway(deps, Number.POSITIVE_INFINITY, () =>
-    deps.engine.order(order.orderId),
+  const current = await retryWhileEngineAway(
+    deps,
+    Number.POSITIVE_INFINITY,
+    () => deps.engine.order(order.orderId),
+    (error) => log.warn({ err: error }, 'abandoned message; waiting for the engine'),
   );
   if (current === null || current.trackingId !== null) return; // shipped after all
-  const letter = deadLetterOf(
-    order,
-    { info: { deliveryCount: deliveries } },
-    'deliveries exhausted without an answer',
-  );
-  const recorded = await recordDeadLetter(
-    letter,
-    deadLetterId(order, seq),
-    deps,
-    deps.logger.child({ orderId: order.orderId }),
-  );
+  const letter = deadLetterOf(order, deliveries, 'deliveries exhausted without an answer');
+  const recorded = await recordDeadLetter(letter, deadLetterId(order, seq), deps, log);
   if (!recorded) throw new Error(`order ${order.orderId}: SHIPPING_FAILED not recorded`);
 }

@@ -21,7 +21,7 @@ const ACK_WAIT_MS = 1_000;
 const ENGINE_AWAY_MS = (MAX_DELIVER + 1) * ENGINE_RETRY_DELAY_MS;
 const STREAM_WAIT_MS = 10_000;
 const WAITING = 'engine unavailable; waiting for it';
-const PUT_BACK = 'delivery put back: engine or NATS unavailable';
+const PUT_BACK = 'delivery put back; it comes again shortly';
 
 /** Orders confirmed and in ORDERS, the engine killed, then an agent started with `agentEnv`. */
 async function ordersWithEngineAway(t: Teardown, saleId: string, agentEnv: Record<string, string>) {
@@ -127,4 +127,41 @@ t.test('an agent stopped while it waits hands its deliveries back at once', asyn
     orderIds.every((id) => shipped.byOrder[id] === 1),
     'the next agent shipped every order, once',
   );
+});
+
+t.test('an order the carrier took waits for the engine as long as the agent runs', async (t) => {
+  // The engine goes away while the carrier holds the calls (a random latency of up to
+  // CARRIER_LATENCY_MS_MAX each), and stays away longer than ENGINE_WAIT_MS: the shipments made
+  // meanwhile must still be recorded, not handed back to call the carrier again, nor dead-lettered.
+  const CARRIER_LATENCY_MS_MAX = 2_000;
+  const ENGINE_WAIT_MS = 500;
+  const stack = await startShippingStack(t, {
+    sales: ['taken'],
+    carrierEnv: { CARRIER_LATENCY_MS_MAX: String(CARRIER_LATENCY_MS_MAX) },
+  });
+  await stack.client.configureSale('taken', { stock: ORDERS, perCustomerLimit: 1 });
+  const statuses = followStatuses(stack.nc, 'taken');
+  await stack.nc.flush();
+  const orderIds = await placeOrders(stack.client, 'taken', ORDERS);
+  const agent = await stack.startAgent({
+    SHIPPING_MAX_DELIVER: String(MAX_DELIVER),
+    SHIPPING_ACK_WAIT_MS: String(ACK_WAIT_MS),
+    ENGINE_REQUEST_TIMEOUT_MS: '200',
+    ENGINE_WAIT_MS: String(ENGINE_WAIT_MS),
+  });
+  // The carrier counts calls on arrival; JetStream and the fake carrier offer no event for it.
+  while ((await stack.carrier.stats()).calls < ORDERS) await delay(20);
+  await stack.engine.kill('SIGKILL');
+  await delay(ENGINE_AWAY_MS);
+  await startEngine(t, { natsUrl: stack.nats.url, walDir: stack.walDir, sales: ['taken'] });
+
+  await statuses.until(orderIds, 'SHIPPING_REQUESTED');
+  const shipped = await stack.carrier.stats();
+  t.equal(shipped.calls, ORDERS, 'one carrier call per order');
+  t.ok(
+    agent.logs.some((line) => line.msg === WAITING),
+    'some shipments came back while the engine was away',
+  );
+  t.equal(agent.logs.filter((line) => line.msg === PUT_BACK).length, 0, 'none handed back');
+  t.same(await readDeadLetters(stack.nc), [], 'nothing dead-lettered');
 });
