@@ -16,7 +16,9 @@ import {
   type CpuReading,
   type CpuSpent,
   cpuBetween,
+  LOAD_GENERATOR,
   type ProcessGroup,
+  processGroup,
   readCpu,
 } from './compare/cpu-usage.js';
 import { type OpenLoopRequest, openLoop } from './open-loop.js';
@@ -446,24 +448,19 @@ try {
     jwtSecret: JWT_SECRET,
     env: { ...GATEWAY_ENV, ENGINE_BATCH_ORDERS_MAX: '1' },
   });
-  const group = (name: string, pid: number | undefined): ProcessGroup => ({
-    name,
-    pids: () => (pid === undefined ? [] : [pid]),
-  });
-  const generator = group('load generator', process.pid);
-  const backend = (gatewayPid: number | undefined): ProcessGroup[] => [
-    group('gateway', gatewayPid),
-    group('engine', stack.engine.pid),
-    group('nats-server', stack.natsPid),
-    generator,
+  const backend = (gateway: { readonly pid?: number | undefined }): ProcessGroup[] => [
+    processGroup('gateway', gateway),
+    processGroup('engine', stack.engine),
+    processGroup('nats-server', { pid: stack.natsPid }),
+    LOAD_GENERATOR,
   ];
   const { rows, goals, cpuLines } = await run({
     bare: {
       url: bare.url,
-      processes: [group('bare server', bare.child.pid), generator],
+      processes: [processGroup('bare server', bare.child), LOAD_GENERATOR],
     },
-    gateway: { url: stack.gatewayUrls[0]!, processes: backend(stack.gateways[0]?.pid) },
-    unbatchedGateway: { url: unbatched.url, processes: backend(unbatched.process.pid) },
+    gateway: { url: stack.gatewayUrls[0]!, processes: backend({ pid: stack.gateways[0]?.pid }) },
+    unbatchedGateway: { url: unbatched.url, processes: backend(unbatched.process) },
     engineMetricsUrl: `http://127.0.0.1:${await stack.engine.metricsPort()}/metrics`,
   });
   printTable('bench:http — orders through one gateway, NATS and the engine, fsync per batch', rows);

@@ -14,6 +14,15 @@ export interface ProcessGroup {
   readonly pids: () => readonly number[];
 }
 
+/** The group of one child process (none while it has no pid). */
+export const processGroup = (
+  name: string,
+  child: { readonly pid?: number | undefined },
+): ProcessGroup => ({ name, pids: () => (child.pid === undefined ? [] : [child.pid]) });
+
+/** This process, which generates the load in every bench that reads CPU. */
+export const LOAD_GENERATOR: ProcessGroup = processGroup('load generator', process);
+
 export interface CpuReading {
   /** Group name → pid → CPU ms (user + system) so far. */
   readonly byGroup: ReadonlyMap<string, ReadonlyMap<number, number>>;

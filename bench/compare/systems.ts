@@ -7,7 +7,7 @@ import { startQuietGateway } from '../../scripts/lib/quiet-gateway.js';
 import { ConventionalProcess } from '../conventional/conventional-process.js';
 import { benchRedisUrl, deleteKeysWithPrefix } from '../conventional/redis-connection.js';
 import { createScratchDatabase, type ScratchDatabase } from '../conventional/scratch-database.js';
-import { type ProcessGroup, pidsWhere } from './cpu-usage.js';
+import { LOAD_GENERATOR, type ProcessGroup, pidsWhere, processGroup } from './cpu-usage.js';
 
 // The two systems under test, each behind one HTTP process on this machine:
 //   ours: a private nats-server -js, one engine (WAL in a temporary directory), one gateway
@@ -33,11 +33,8 @@ export interface SystemUnderTest {
   readonly processes: readonly ProcessGroup[];
 }
 
-const pidOf = (child: { readonly pid: number | undefined }) => () =>
-  child.pid === undefined ? [] : [child.pid];
 const isPostgresBackground = (line: string): boolean =>
   /^postgres: .*(walwriter|checkpointer|background writer)/.test(line);
-const loadGenerator: ProcessGroup = { name: 'load generator', pids: () => [process.pid] };
 
 export interface Systems {
   readonly ours: SystemUnderTest;
@@ -89,17 +86,17 @@ export async function startSystems(jwtSecret: string, sales: readonly string[]):
         name: 'ours',
         url: gateway.url,
         processes: [
-          { name: 'gateway', pids: pidOf(gateway.process) },
-          { name: 'engine', pids: pidOf(engine) },
-          { name: 'nats-server', pids: pidOf(nats) },
-          loadGenerator,
+          processGroup('gateway', gateway.process),
+          processGroup('engine', engine),
+          processGroup('nats-server', nats),
+          LOAD_GENERATOR,
         ],
       },
       conventional: {
         name: 'conventional',
         url: conventional.url,
         processes: [
-          { name: 'conventional server', pids: pidOf(conventional) },
+          processGroup('conventional server', conventional),
           // A backend's title names its database, which is this run's own.
           {
             name: 'PostgreSQL backends',
@@ -112,7 +109,7 @@ export async function startSystems(jwtSecret: string, sales: readonly string[]):
             name: 'redis-server',
             pids: () => pidsWhere((line) => line.startsWith('redis-server')),
           },
-          loadGenerator,
+          LOAD_GENERATOR,
         ],
       },
       stop,
