@@ -22,6 +22,12 @@ const ENGINE_AWAY_MS = (MAX_DELIVER + 1) * ENGINE_RETRY_DELAY_MS;
 const STREAM_WAIT_MS = 10_000;
 const WAITING = 'engine unavailable; waiting for it';
 const PUT_BACK = 'delivery put back; it comes again shortly';
+/** Few deliveries, a short ack wait, and an engine request given up quickly. */
+const AGENT_ENV = {
+  SHIPPING_MAX_DELIVER: String(MAX_DELIVER),
+  SHIPPING_ACK_WAIT_MS: String(ACK_WAIT_MS),
+  ENGINE_REQUEST_TIMEOUT_MS: '200',
+};
 
 /** Orders confirmed and in ORDERS, the engine killed, then an agent started with `agentEnv`. */
 async function ordersWithEngineAway(t: Teardown, saleId: string, agentEnv: Record<string, string>) {
@@ -40,12 +46,7 @@ async function ordersWithEngineAway(t: Teardown, saleId: string, agentEnv: Recor
     },
   });
   await stack.nc.flush();
-  const agent = await stack.startAgent({
-    SHIPPING_MAX_DELIVER: String(MAX_DELIVER),
-    SHIPPING_ACK_WAIT_MS: String(ACK_WAIT_MS),
-    ENGINE_REQUEST_TIMEOUT_MS: '200',
-    ...agentEnv,
-  });
+  const agent = await stack.startAgent({ ...AGENT_ENV, ...agentEnv });
   const restartEngine = () =>
     startEngine(t, { natsUrl: stack.nats.url, walDir: stack.walDir, sales: [saleId] });
   return { stack, statuses, orderIds, agent, restartEngine, advisories };
@@ -143,12 +144,7 @@ t.test('an order the carrier took waits for the engine as long as the agent runs
   const statuses = followStatuses(stack.nc, 'taken');
   await stack.nc.flush();
   const orderIds = await placeOrders(stack.client, 'taken', ORDERS);
-  const agent = await stack.startAgent({
-    SHIPPING_MAX_DELIVER: String(MAX_DELIVER),
-    SHIPPING_ACK_WAIT_MS: String(ACK_WAIT_MS),
-    ENGINE_REQUEST_TIMEOUT_MS: '200',
-    ENGINE_WAIT_MS: String(ENGINE_WAIT_MS),
-  });
+  const agent = await stack.startAgent({ ...AGENT_ENV, ENGINE_WAIT_MS: String(ENGINE_WAIT_MS) });
   // The carrier counts calls on arrival; JetStream and the fake carrier offer no event for it.
   while ((await stack.carrier.stats()).calls < ORDERS) await delay(20);
   await stack.engine.kill('SIGKILL');
