@@ -15,7 +15,6 @@ import { CarrierClient } from './carrier-client.js';
 import type { AgentConfig } from './config.js';
 import { type DeliveryDeps, deliver } from './delivery.js';
 import { EngineReports } from './engine-reports.js';
-import { watchMaxDeliveries } from './max-deliveries.js';
 import { AgentMetrics } from './metrics.js';
 import { CustomerNotifier } from './notifications.js';
 import { ensureAgentStreams } from './streams.js';
@@ -41,8 +40,7 @@ export async function startAgent(
   logger: Logger,
   signal: AbortSignal,
 ): Promise<RunningAgent> {
-  const jsm = await jetstreamManager(nc);
-  await ensureAgentStreams(jsm, config, logger, signal);
+  await ensureAgentStreams(await jetstreamManager(nc), config, logger, signal);
   const js = jetstream(nc);
   const carrier = new CarrierClient(config.carrierUrl, config.carrier);
   const breaker = new CarrierBreaker(carrier, config.breaker, logger);
@@ -52,9 +50,8 @@ export async function startAgent(
     () => inflight,
   );
   const stopping = new AbortController();
-  // Every pausing delivery and advisory handler listens for the stop until its pause ends: as many
-  // at once as there is work in hand (deliveries up to SHIPPING_CONCURRENCY, plus one handler per
-  // abandoned message while the engine is away), each removed when its pause ends: not a leak.
+  // Every pausing delivery listens for the stop until its pause ends: as many at once as there are
+  // deliveries in hand (up to SHIPPING_CONCURRENCY), each removed when its pause ends: not a leak.
   setMaxListeners(0, stopping.signal);
 
   const deps: DeliveryDeps = {
@@ -78,7 +75,6 @@ export async function startAgent(
     pause: (ms) => delay(ms, undefined, { signal: stopping.signal }).catch(() => undefined),
   };
 
-  const advisories = watchMaxDeliveries(nc, jsm, deps, logger);
   const consumer = await js.consumers.get(ORDERS_STREAM, SHIPPING_CONSUMER);
   let slotFreed: (() => void) | null = null;
   let allSettled: (() => void) | null = null;
@@ -145,7 +141,6 @@ export async function startAgent(
         await new Promise<void>((resolve) => {
           allSettled = resolve;
         });
-      advisories.unsubscribe();
       breaker.shutdown();
       await carrier.close();
     },

@@ -17,6 +17,7 @@ const AgentEnv = Type.Object({
   AGENT_METRICS_HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
   /** JetStream consumer `shipping`: a delivery not acked (or marked working) by then comes back. */
   SHIPPING_ACK_WAIT_MS: Type.Integer({ default: 30_000, minimum: 1_000, maximum: 3_600_000 }),
+  /** Deliveries whose carrier calls fail before the order is dead-lettered (counted by the agent). */
   SHIPPING_MAX_DELIVER: Type.Integer({ default: 8, minimum: 2, maximum: 1_000 }),
   /** Unacknowledged deliveries across all agents (bounds the carrier's load from us). */
   SHIPPING_MAX_ACK_PENDING: Type.Integer({ default: 256, minimum: 1, maximum: 100_000 }),

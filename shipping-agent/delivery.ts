@@ -17,6 +17,8 @@ import type { CustomerNotifier } from './notifications.js';
 //                                                    for up to ENGINE_WAIT_MS (then nak, 1 s); once
 //                                                    the carrier has the shipment, until the stop
 //   already shipped (the engine has a trackingId)  → ack, no carrier call
+//   past the last delivery (its agent died)        → dead-letter stream, SHIPPING_FAILED, term;
+//                                                    no carrier call
 //   breaker open                                   → tell the customer "delayed" once; nak for
 //                                                    the breaker's remaining time
 //   up to `attempts` carrier calls with backoff    → success: report SHIPPING_REQUESTED, then ack
@@ -40,6 +42,8 @@ export type DeliveryOutcome =
 
 /** Between two tries to reach the engine (it is restarting or failing over). */
 export const ENGINE_RETRY_DELAY_MS = 1_000;
+/** Why a delivery past SHIPPING_MAX_DELIVER is dead-lettered without a carrier call. */
+export const EXHAUSTED_REASON = 'deliveries exhausted without an answer';
 /** Jitter added to each in-delivery carrier retry, as a fraction of the delay. */
 const RETRY_JITTER_FRACTION = 0.5;
 const ORDER_ID = new RegExp(OrderIdSchema.pattern as string);
@@ -79,12 +83,12 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
     const waited = waitForEngine(deps, log, performance.now() + deps.engineWaitMs);
     return await deliverOrder(msg, order, deps, waited, log);
   } catch (error) {
-    if (msg.info.deliveryCount < deps.maxDeliver) {
+    if (msg.info.deliveryCount < deps.maxDeliver || deps.stopping()) {
       // The engine or NATS is still away (or refused), or the agent is stopping: nothing is
-      // lost, the message comes back shortly.
+      // lost, the message comes back shortly (past the last delivery, to be dead-lettered).
       log.warn({ err: error }, 'delivery put back; it comes again shortly');
       msg.nak(ENGINE_RETRY_DELAY_MS);
-      return 'engine_unavailable';
+      return deps.stopping() ? 'released' : 'engine_unavailable';
     }
     // No redelivery will come: keep the order where an operator sees and replays it. Awaited
     // inside the try: the heartbeat must run until the dead-lettering is done (it waits for the
@@ -103,7 +107,7 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
  * `giveUpAt` (a `performance.now()` time) or the agent stops; then the last error goes to the
  * caller. Any other error goes at once. `onFirstWait` hears of the first wait (to log it).
  */
-export async function retryWhileEngineAway<T>(
+async function retryWhileEngineAway<T>(
   deps: Pick<DeliveryDeps, 'pause' | 'stopping'>,
   giveUpAt: number,
   work: () => Promise<T>,
@@ -164,6 +168,10 @@ async function deliverOrder(
     msg.ack();
     return 'already_shipped';
   }
+  if (msg.info.deliveryCount > deps.maxDeliver)
+    // The last delivery ended with its agent gone (killed mid-call, or a message that brings
+    // agents down): no more carrier calls, the order goes where an operator sees it.
+    return deadLetter(msg, order, EXHAUSTED_REASON, deps, log);
   if (current.status === 'CONFIRMED' && msg.info.deliveryCount === 1)
     await deps.notifier.notify(current);
 
@@ -213,7 +221,13 @@ async function deliverOrder(
   return attempt.breakerOpen ? 'breaker_open' : 'delayed';
 }
 
-/** The last delivery failed: the order goes to the dead-letter stream, then the message ends. */
+/**
+ * The last delivery failed, or the one before it died: the order goes to the dead-letter stream
+ * (once per message of ORDERS: `<orderId>:<seq>` de-duplicates), becomes SHIPPING_FAILED and the
+ * customer is told; then the message ends. The report waits for an engine that can't be reached
+ * until the agent stops; then the message goes back, and the next delivery (past the last, as
+ * JetStream never gives a message up: see streams.ts) does it again.
+ */
 async function deadLetter(
   msg: JsMsg,
   order: ConfirmedOrderMessage,
@@ -221,33 +235,19 @@ async function deadLetter(
   deps: DeliveryDeps,
   log: Logger,
 ): Promise<DeliveryOutcome> {
-  const letter = deadLetterOf(order, msg.info.deliveryCount, reason);
-  if (await recordDeadLetter(letter, deadLetterId(order, msg.seq), deps, log))
-    // A bare term: nats-server 2.9 ignores a term with a reason (the message would come back).
-    msg.term();
-  // Else not termed: the MAX_DELIVERIES advisory that JetStream then sends finishes the job
-  // (max-deliveries.ts).
-  return 'dead_lettered';
-}
-
-/**
- * Publishes the dead letter (de-duplicated by `msgId`), then makes the order SHIPPING_FAILED and
- * tells the customer. No redelivery will come to finish the job, so the report waits for an
- * engine that can't be reached until the agent stops. False when it could not be recorded.
- */
-export async function recordDeadLetter(
-  letter: DeadLetterMessage,
-  msgId: string,
-  deps: DeliveryDeps,
-  log: Logger,
-): Promise<boolean> {
-  await deps.deadLetter(letter, msgId);
+  const letter: DeadLetterMessage = {
+    ...order,
+    deliveries: msg.info.deliveryCount,
+    reason,
+    at: Date.now(),
+  };
+  await deps.deadLetter(letter, `${order.orderId}:${msg.seq}`);
   try {
     const { order: failed } = await retryWhileEngineAway(
       deps,
       Number.POSITIVE_INFINITY,
       () =>
-        deps.engine.report(letter.orderId, 'SHIPPING_FAILED', {
+        deps.engine.report(order.orderId, 'SHIPPING_FAILED', {
           message: 'The carrier could not take the shipment; our team will arrange it.',
         }),
       (error) => log.warn({ err: error }, 'dead-lettered; waiting for the engine to record it'),
@@ -256,13 +256,16 @@ export async function recordDeadLetter(
     await deps.notifier.notify(failed);
   } catch (error) {
     log.error({ err: error }, 'dead-lettered, but SHIPPING_FAILED not recorded or announced yet');
-    return false;
+    msg.nak(ENGINE_RETRY_DELAY_MS);
+    return 'dead_lettered';
   }
   log.error(
-    { deliveries: letter.deliveries, reason: letter.reason },
+    { deliveries: letter.deliveries, reason },
     'shipment dead-lettered: operator action needed (npm run replay-dead-letters)',
   );
-  return true;
+  // A bare term: nats-server 2.9 ignores a term with a reason (the message would come back).
+  msg.term();
+  return 'dead_lettered';
 }
 
 type Attempt = { shipment: Shipment } | { reason: string; breakerOpen: boolean };
@@ -296,23 +299,11 @@ async function callCarrier(order: ConfirmedOrderMessage, deps: DeliveryDeps): Pr
   return { reason, breakerOpen: deps.breaker.state === 'open' };
 }
 
-export function deadLetterOf(
-  order: ConfirmedOrderMessage,
-  deliveries: number,
-  reason: string,
-): DeadLetterMessage {
-  return { ...order, deliveries, reason, at: Date.now() };
-}
-
-/** One dead letter per message of ORDERS (a replay is a new message, so it may dead-letter again). */
-export const deadLetterId = (order: ConfirmedOrderMessage, streamSeq: number) =>
-  `${order.orderId}:${streamSeq}`;
-
 export function backoffFor(scheduleMs: readonly number[], deliveryCount: number): number {
   return scheduleMs[Math.min(deliveryCount - 1, scheduleMs.length - 1)] ?? 0;
 }
 
-export function parseOrder(msg: { json<T>(): T }): ConfirmedOrderMessage | null {
+function parseOrder(msg: { json<T>(): T }): ConfirmedOrderMessage | null {
   try {
     const value = msg.json<Partial<ConfirmedOrderMessage>>();
     if (

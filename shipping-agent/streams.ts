@@ -26,14 +26,16 @@ import type { AgentConfig } from './config.js';
 
 export const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3_600_000;
 /**
- * De-duplicates a message's dead letter (`<orderId>:<stream seq>`), which every agent that hears
- * the max-deliveries advisory publishes, however long it waited for the engine first.
+ * De-duplicates a message's dead letter (`<orderId>:<stream seq>`), which a delivery that could
+ * not record SHIPPING_FAILED leaves to the next one to publish again, however much later.
  */
 export const DEAD_LETTER_DUPLICATE_WINDOW_MS = 24 * 3_600_000;
 export const NOTIFICATIONS_MAX_AGE_MS = 7 * 24 * 3_600_000;
 /** De-duplicates repeated notifications (`<orderId>:<status>`) within this window. */
 export const NOTIFICATIONS_DUPLICATE_WINDOW_MS = 24 * 3_600_000;
 export const SIDE_STREAM_BYTES_MAX = 256 * 1024 * 1024;
+/** JetStream's "no limit" for a consumer's max_deliver. */
+const UNLIMITED_DELIVERIES = -1;
 /** How often to look again for ORDERS while the engine has not created it yet. */
 export const ORDERS_STREAM_POLL_MS = 500;
 
@@ -84,7 +86,10 @@ export async function ensureAgentStreams(
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(config.ackWaitMs),
-    max_deliver: config.maxDeliver,
+    // Unlimited: the agent counts deliveries itself (SHIPPING_MAX_DELIVER) and dead-letters the
+    // last. Were JetStream to give a message up, one whose last delivery died with its agent
+    // would leave shipping, told only by an advisory that no agent may be there to hear.
+    max_deliver: UNLIMITED_DELIVERIES,
     max_ack_pending: config.maxAckPending,
   };
   try {
