@@ -6,8 +6,10 @@ export * from './limits.js';
 export { formatOrderId, saleIdOfOrderId } from './order-id.js';
 export {
   fromSnapshotData,
+  type OrderBlock,
   SnapshotCursor,
   type SnapshotData,
+  type TupleSnapshotData,
   toSnapshotData,
 } from './snapshot.js';
 export * from './types.js';
