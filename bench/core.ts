@@ -6,6 +6,7 @@ import {
   type Event,
   evolve,
   initialState,
+  orderCount,
 } from '../engine/core/index.js';
 import type { BenchRow } from './table.js';
 
@@ -209,7 +210,7 @@ export function coreBenchRows(): BenchRow[] {
     seconds.baseline.push(secondsOf(() => (distinct = mapBaseline(commands))));
     const state = stateWithBenchSale();
     seconds.open.push(secondsOf(() => (open = runCommands(state, commands))));
-    if (state.orders.size !== open!.placed) throw new Error('bench bug: orders lost in the core');
+    if (orderCount(state) !== open!.placed) throw new Error('bench bug: orders lost in the core');
     const closed = soldOutState();
     seconds.soldOut.push(secondsOf(() => (soldOut = runCommands(closed, commands))));
   }

@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EngineState, initialState, SnapshotCursor } from '../engine/core/index.js';
+import {
+  type EngineState,
+  initialState,
+  orderCount,
+  SnapshotCursor,
+} from '../engine/core/index.js';
 import { decodeEvent, encodeEvent } from '../engine/shell/event-codec.js';
 import { encodeSnapshot, type Recovered, recoverState } from '../engine/shell/recovery.js';
 
@@ -89,8 +94,8 @@ async function timedRecovery<T>(
   const seconds = secondsSince(start);
   try {
     const { state, outbox } = recovered;
-    if (state.orders.size !== expected.orders || outbox.length !== expected.outbox)
-      throw new Error(`recovered ${state.orders.size} orders, ${outbox.length} outbox messages`);
+    if (orderCount(state) !== expected.orders || outbox.length !== expected.outbox)
+      throw new Error(`recovered ${orderCount(state)} orders, ${outbox.length} outbox messages`);
     const result = await then(wal, recovered);
     return { seconds, openSeconds, records: recovered.records, result };
   } finally {
@@ -120,7 +125,7 @@ async function snapshotWithTail(wal: WriteAheadLog, state: EngineState): Promise
   const payload = await encodeSnapshot(new SnapshotCursor(state), [], SNAPSHOT_STEP_ORDERS, none);
   const lsn = wal.lastLsn;
   await wal.writeSnapshot(lsn, payload);
-  const orders = state.orders.size;
+  const orders = orderCount(state);
   await appendAll(wal, newOrders(state, TAIL_ORDERS, LOG_ORDERS + TAIL_ORDERS));
   // The pieces read as one document once stored end to end, as the WAL does.
   const stored = Buffer.concat(payload);

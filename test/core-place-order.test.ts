@@ -1,5 +1,12 @@
 import t from 'tap';
-import { decide, saleIdOfOrderId, viewCustomer, viewSale } from '../engine/core/index.js';
+import {
+  decide,
+  orderCount,
+  saleIdOfOrderId,
+  viewCustomer,
+  viewOrder,
+  viewSale,
+} from '../engine/core/index.js';
 import { acceptedOrderId, order, rejectionCode, stateWithSale, step, T0 } from './helpers/core.js';
 
 t.test('an accepted order takes stock, counts toward the cap and names its sale', async (t) => {
@@ -18,13 +25,34 @@ t.test('an accepted order takes stock, counts toward the cap and names its sale'
   t.not(order2, orderId, 'order ids are unique');
 });
 
+t.test('an order is found by its exact id only', async (t) => {
+  const state = stateWithSale('s1');
+  const orderId = acceptedOrderId(step(state, order('s1', 'alice', 1)));
+  t.equal(orderId, 's1~1');
+  t.equal(viewOrder(state, orderId)?.orderId, orderId);
+  // Each names sale s1 and reads as sequence 1 to a lenient parse, or names nothing there.
+  for (const other of [
+    's1~01',
+    's1~1.0',
+    's1~+1',
+    's1~1 ',
+    's1~0x1',
+    's1~0',
+    's1~2',
+    's1~',
+    's1',
+    's2~1',
+  ])
+    t.equal(viewOrder(state, other), null, `no order ${JSON.stringify(other)}`);
+});
+
 t.test('decide does not change the state', async (t) => {
   const state = stateWithSale('s1');
   const before = JSON.stringify(viewSale(state, 's1', T0));
   const decision = decide(state, order('s1', 'alice', 1));
   t.ok(decision.ok);
   t.equal(JSON.stringify(viewSale(state, 's1', T0)), before);
-  t.equal(state.orders.size, 0);
+  t.equal(orderCount(state), 0);
 });
 
 t.test('SALE_NOT_FOUND for an unknown sale', async (t) => {
@@ -40,7 +68,7 @@ t.test('INVALID_REQUEST for a quantity that is not an integer >= 1', async (t) =
       `${quantity}`,
     );
   }
-  t.equal(state.orders.size, 0, 'nothing was sold');
+  t.equal(orderCount(state), 0, 'nothing was sold');
 });
 
 t.test('INVALID_REQUEST for an empty customer or an oversized idempotency key', async (t) => {

@@ -19,6 +19,7 @@ import {
   type Decision,
   type EngineState,
   idempotencyIndexKey,
+  orderOf,
   type SaleState,
 } from './types.js';
 
@@ -135,7 +136,7 @@ function decidePlaceOrder(state: EngineState, command: CommandOf<'PlaceOrder'>):
     const orderId = sale.idempotency.get(idempotencyIndexKey(customerId, idempotencyKey));
     if (orderId !== undefined) {
       // I5: only an accepted order binds a key, so a hit is always a replay of an order we hold.
-      if (state.orders.get(orderId)?.requestHash !== requestHash)
+      if (orderOf(state, orderId)?.requestHash !== requestHash)
         return { ok: false, rejection: rejection('IDEMPOTENCY_KEY_REUSED') };
       return { ok: true, events: [], outcome: { type: 'OrderPlaced', orderId, replayed: true } };
     }
@@ -197,7 +198,7 @@ function decideRecordShippingStatus(
   state: EngineState,
   command: CommandOf<'RecordShippingStatus'>,
 ): Decision {
-  const order = state.orders.get(command.orderId);
+  const order = orderOf(state, command.orderId);
   if (order === undefined) return { ok: false, rejection: rejection('ORDER_NOT_FOUND') };
   const problem = shippingProblem(command);
   if (problem !== null) return invalid(problem);

@@ -3,6 +3,7 @@ import {
   type Event,
   idempotencyIndexKey,
   type OrderState,
+  orderOf,
   type SaleState,
 } from './types.js';
 
@@ -48,6 +49,7 @@ function applySaleConfigured(state: EngineState, event: EventOf<'SaleConfigured'
     lastOrderSequence: 0,
     customers: new Map(),
     idempotency: new Map(),
+    orders: [],
   });
 }
 
@@ -74,13 +76,18 @@ function applyOrderPlaced(state: EngineState, event: EventOf<'OrderPlaced'>): vo
     trackingId: null,
     history: [{ status: 'CONFIRMED', at, message: null }],
   };
-  addOrder(state, sale, order);
+  addOrder(sale, order, sale.lastOrderSequence);
 }
 
-/** Puts an order into the state and its sale's indexes; shared by evolve and snapshot loading. */
-export function addOrder(state: EngineState, sale: SaleState, order: OrderState): void {
+/** Puts an order into its sale and the sale's indexes; shared by evolve and snapshot loading. */
+export function addOrder(sale: SaleState, order: OrderState, sequence: number): void {
   const { orderId, customerId, quantity, idempotencyKey } = order;
-  state.orders.set(orderId, order);
+  // The sequence is the order's place: a gap or a repeat means a log or snapshot lost an order.
+  if (sequence !== sale.orders.length + 1)
+    throw new Error(
+      `order ${orderId} has sequence ${sequence}, expected ${sale.orders.length + 1}`,
+    );
+  sale.orders.push(order);
   sale.sold += quantity;
   const customer = sale.customers.get(customerId);
   if (customer === undefined)
@@ -97,7 +104,7 @@ function applyShippingStatusRecorded(
   state: EngineState,
   event: EventOf<'ShippingStatusRecorded'>,
 ): void {
-  const order = state.orders.get(event.orderId);
+  const order = orderOf(state, event.orderId);
   if (order === undefined) throw new Error(`event for unknown order ${event.orderId}`);
   order.status = event.status;
   if (event.trackingId !== null) order.trackingId = event.trackingId;

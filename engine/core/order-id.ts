@@ -3,7 +3,7 @@ import { SALE_ID_PATTERN } from './limits.js';
 // An orderId names its sale so that any gateway can route a lookup without asking around
 // (DESIGN.md). `~` can't appear in a saleId and is URL-safe, so the split is unambiguous.
 // The sequence comes from the sale's state, so replaying the log yields the same ids.
-const ORDER_ID_SEPARATOR = '~';
+export const ORDER_ID_SEPARATOR = '~';
 const ORDER_ID_PATTERN = /^([A-Za-z0-9_-]{1,64})~([1-9][0-9]{0,15})$/;
 
 export function formatOrderId(saleId: string, sequence: number): string {

@@ -112,8 +112,10 @@ export class SnapshotCursor {
   constructor(state: EngineState) {
     this.sales = Array.from(state.sales.values(), saleTuple);
     this.saleIndex = new Map(this.sales.map(([saleId], index) => [saleId, index]));
-    this.orderCount = state.orders.size;
-    this.orders = state.orders.values();
+    // Counted now: a generator's body runs only at its first `next`, orders later.
+    const placed = Array.from(state.sales.values(), (sale) => [sale, sale.orders.length] as const);
+    this.orderCount = placed.reduce((sum, [, count]) => sum + count, 0);
+    this.orders = ordersOf(placed);
   }
 
   get done(): boolean {
@@ -166,6 +168,11 @@ export class SnapshotCursor {
   }
 }
 
+/** Sale by sale, each sale's orders up to the count it had when the cursor was made. */
+function* ordersOf(placed: readonly (readonly [SaleState, number])[]): Generator<OrderState> {
+  for (const [sale, count] of placed) for (let i = 0; i < count; i += 1) yield sale.orders[i]!;
+}
+
 function isOnlyConfirmation(history: readonly HistoryEntry[], createdAt: number): boolean {
   const [first] = history;
   return (
@@ -210,24 +217,29 @@ export function fromSnapshotData(data: SnapshotData | TupleSnapshotData): Engine
       lastOrderSequence: t[9],
       customers: new Map(),
       idempotency: new Map(),
+      orders: [],
     };
     state.sales.set(saleId, sale);
     sales.push(sale);
   }
   if (data.version === SNAPSHOT_FORMAT_VERSION)
-    for (const block of data.orders) loadBlock(state, sales, block);
+    for (const block of data.orders) loadBlock(sales, block);
   else for (const t of data.orders) loadTuple(state, t);
-  for (const [saleId, sold] of soldBySale) {
-    const rebuilt = state.sales.get(saleId)!.sold;
-    if (rebuilt !== sold)
+  for (const sale of sales) {
+    const sold = soldBySale.get(sale.saleId)!;
+    if (sale.sold !== sold)
       throw new Error(
-        `snapshot of sale ${saleId} says ${sold} sold but its orders add up to ${rebuilt}`,
+        `snapshot of sale ${sale.saleId} says ${sold} sold but its orders add up to ${sale.sold}`,
+      );
+    if (sale.orders.length !== sale.lastOrderSequence)
+      throw new Error(
+        `snapshot of sale ${sale.saleId} has ${sale.orders.length} orders, not ${sale.lastOrderSequence}`,
       );
   }
   return state;
 }
 
-function loadBlock(state: EngineState, sales: readonly SaleState[], block: OrderBlock): void {
+function loadBlock(sales: readonly SaleState[], block: OrderBlock): void {
   const count = block.sequence.length;
   const fields = Object.entries(block) as [string, unknown[]][];
   const uneven = fields.find(([, values]) => values.length !== count);
@@ -242,18 +254,23 @@ function loadBlock(state: EngineState, sales: readonly SaleState[], block: Order
       stored === 0
         ? [{ status: 'CONFIRMED', at: createdAt, message: null }]
         : stored.map(([status, at, message]) => ({ status, at, message }));
-    addOrder(state, sale, {
-      orderId: `${sale.saleId}~${block.sequence[i]}`,
-      saleId: sale.saleId,
-      customerId: block.customerId[i]!,
-      quantity: block.quantity[i]!,
-      createdAt,
-      idempotencyKey: block.idempotencyKey[i]!,
-      requestHash: block.requestHash[i]!,
-      status: lastStatus(history, sale.saleId),
-      trackingId: block.trackingId[i]!,
-      history,
-    });
+    const sequence = block.sequence[i]!;
+    addOrder(
+      sale,
+      {
+        orderId: `${sale.saleId}~${sequence}`,
+        saleId: sale.saleId,
+        customerId: block.customerId[i]!,
+        quantity: block.quantity[i]!,
+        createdAt,
+        idempotencyKey: block.idempotencyKey[i]!,
+        requestHash: block.requestHash[i]!,
+        status: lastStatus(history, sale.saleId),
+        trackingId: block.trackingId[i]!,
+        history,
+      },
+      sequence,
+    );
   }
 }
 
@@ -277,16 +294,20 @@ function loadTuple(state: EngineState, tuple: OrderTuple): void {
   const sale = state.sales.get(saleId);
   if (sale === undefined) throw new Error(`snapshot order ${orderId} names unknown sale ${saleId}`);
   const history = tuple[8].map(([status, at, message]): HistoryEntry => ({ status, at, message }));
-  addOrder(state, sale, {
-    orderId,
-    saleId,
-    customerId,
-    quantity,
-    createdAt,
-    idempotencyKey,
-    requestHash,
-    status: lastStatus(history, orderId),
-    trackingId,
-    history,
-  });
+  addOrder(
+    sale,
+    {
+      orderId,
+      saleId,
+      customerId,
+      quantity,
+      createdAt,
+      idempotencyKey,
+      requestHash,
+      status: lastStatus(history, orderId),
+      trackingId,
+      history,
+    },
+    Number(orderId.slice(saleId.length + 1)),
+  );
 }

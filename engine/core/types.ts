@@ -1,4 +1,5 @@
 import type { Rejection } from './errors.js';
+import { ORDER_ID_SEPARATOR } from './order-id.js';
 
 // Commands, events and state of the decision core. Times are milliseconds since the epoch and
 // always arrive inside a command: the core never reads a clock.
@@ -105,15 +106,36 @@ export interface SaleState {
   readonly customers: Map<string, CustomerState>;
   /** `customerId + NUL + idempotencyKey` → orderId. */
   readonly idempotency: Map<string, string>;
+  /**
+   * The sale's orders by sequence: `orders[n - 1]` is `<saleId>~<n>`. An orderId carries its
+   * sale and sequence, so no map of a million orderIds is needed (one string hash and one insert
+   * less per order, live and on recovery). Orders are never removed.
+   */
+  readonly orders: OrderState[];
 }
 
 export interface EngineState {
   readonly sales: Map<string, SaleState>;
-  readonly orders: Map<string, OrderState>;
 }
 
 export function initialState(): EngineState {
-  return { sales: new Map(), orders: new Map() };
+  return { sales: new Map() };
+}
+
+/** The order with this id, through its sale and sequence; undefined when there is none. */
+export function orderOf(state: EngineState, orderId: string): OrderState | undefined {
+  const cut = orderId.indexOf(ORDER_ID_SEPARATOR);
+  if (cut < 0) return undefined;
+  const sale = state.sales.get(orderId.slice(0, cut));
+  const order = sale?.orders[Number(orderId.slice(cut + 1)) - 1];
+  // `a~01` or `a~1.0` name no order, though Number reads both as 1.
+  return order?.orderId === orderId ? order : undefined;
+}
+
+export function orderCount(state: EngineState): number {
+  let count = 0;
+  for (const sale of state.sales.values()) count += sale.orders.length;
+  return count;
 }
 
 export function idempotencyIndexKey(customerId: string, idempotencyKey: string): string {

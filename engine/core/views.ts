@@ -1,10 +1,11 @@
-import type {
-  EngineState,
-  HistoryEntry,
-  OrderStatus,
-  SaleState,
-  SaleStatus,
-  ShippingStatus,
+import {
+  type EngineState,
+  type HistoryEntry,
+  type OrderStatus,
+  orderOf,
+  type SaleState,
+  type SaleStatus,
+  type ShippingStatus,
 } from './types.js';
 
 // The reads the gateway needs, as plain data computed from state. `now` comes from the caller,
@@ -63,7 +64,7 @@ export function viewSale(state: EngineState, saleId: string, now: number): SaleV
 }
 
 export function viewOrder(state: EngineState, orderId: string): OrderView | null {
-  const order = state.orders.get(orderId);
+  const order = orderOf(state, orderId);
   if (order === undefined) return null;
   const { saleId, customerId, quantity, status, trackingId, createdAt, history } = order;
   return {

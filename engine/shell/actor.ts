@@ -2,7 +2,7 @@ import { decide } from '../core/decide.js';
 import type { Rejection } from '../core/errors.js';
 import { evolve } from '../core/evolve.js';
 import { SnapshotCursor } from '../core/snapshot.js';
-import type { EngineState, Event } from '../core/types.js';
+import { type EngineState, type Event, orderOf } from '../core/types.js';
 import {
   type CommandReply,
   errorReply,
@@ -191,7 +191,7 @@ export class EngineActor {
     const { state } = this.options;
     // A snapshot being written must keep the order as it was when it began.
     if (this.snapshot !== null && event.type === 'ShippingStatusRecorded')
-      this.snapshot.preserve(state.orders.get(event.orderId)!);
+      this.snapshot.preserve(orderOf(state, event.orderId)!);
     evolve(state, event);
     const lsn = this.options.log.lastLsn + batch.events.length + 1;
     batch.events.push(event);
@@ -200,14 +200,14 @@ export class EngineActor {
         batch.stock.add(event.saleId);
         return;
       case 'OrderPlaced': {
-        const order = state.orders.get(event.orderId)!;
+        const order = orderOf(state, event.orderId)!;
         batch.outbox.push(outboxMessageOf(order, lsn));
         noteStatus(batch, event.saleId, statusChangeOf(order, order.history[0]!));
         batch.stock.add(event.saleId);
         return;
       }
       case 'ShippingStatusRecorded': {
-        const order = state.orders.get(event.orderId)!;
+        const order = orderOf(state, event.orderId)!;
         noteStatus(batch, order.saleId, statusChangeOf(order, order.history.at(-1)!));
         return;
       }

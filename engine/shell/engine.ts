@@ -6,6 +6,7 @@ import { serveMetrics } from '../../service-kit/metrics-server.js';
 import { drainOrClose } from '../../service-kit/nats-close.js';
 import { openWal } from '../../wal/index.js';
 import { rejection } from '../core/errors.js';
+import { orderCount } from '../core/types.js';
 import { viewSale } from '../core/views.js';
 import { encodeMessage } from '../protocol/messages.js';
 import { ordersStatusSubject } from '../protocol/subjects.js';
@@ -247,6 +248,6 @@ async function startOn(
   nc.closed().then((error) => {
     if (error) logger.error({ err: error }, 'NATS connection closed');
   });
-  logger.info({ sales: config.sales, orders: state.orders.size }, 'engine serving');
+  logger.info({ sales: config.sales, orders: orderCount(state) }, 'engine serving');
   return { stopped, stop };
 }

@@ -7,7 +7,7 @@ import {
   type SnapshotData,
   type TupleSnapshotData,
 } from '../core/snapshot.js';
-import { type EngineState, initialState } from '../core/types.js';
+import { type EngineState, initialState, orderOf } from '../core/types.js';
 import { decodeEvent } from './event-codec.js';
 import { outboxMessageOf } from './order-messages.js';
 import type { OutboxMessage } from './outbox.js';
@@ -79,7 +79,7 @@ export function recoverState(
       throw new Error(`snapshot ${snapshot.lsn} has envelope version ${String(envelope.version)}`);
     state = fromSnapshotData(envelope.core);
     for (const [lsn, orderId] of envelope.outbox) {
-      const order = state.orders.get(orderId);
+      const order = orderOf(state, orderId);
       if (order === undefined) throw new Error(`snapshot outbox names unknown order ${orderId}`);
       if (lsn > watermark) outbox.push(outboxMessageOf(order, lsn));
     }
@@ -90,7 +90,7 @@ export function recoverState(
     evolve(state, event);
     count += 1;
     if (event.type === 'OrderPlaced' && record.lsn > watermark)
-      outbox.push(outboxMessageOf(state.orders.get(event.orderId)!, record.lsn));
+      outbox.push(outboxMessageOf(orderOf(state, event.orderId)!, record.lsn));
   }
   return { state, outbox, records: count };
 }
