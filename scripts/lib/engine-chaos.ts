@@ -13,8 +13,14 @@ export const CHAOS_STOCK_UNITS = 100;
 export const CHAOS_LIMIT_UNITS = 2;
 const REQUEST_TIMEOUT_MS = 1_500;
 const OUTBOX_DRAIN_WAIT_MS = 20_000;
-/** The kill moment is drawn from this window after the burst starts. */
-const KILL_WINDOW_MS = 40;
+/**
+ * The kill moment is drawn from a window after the burst starts, at first this long (a whole
+ * burst is decided and synced within a few milliseconds on a quiet machine). A round whose kill
+ * came before any reply doubles it, one whose kill came after the last reply halves it: on a
+ * loaded machine a fixed 40 ms fell before the first reply in all ten rounds of a run.
+ */
+const KILL_WINDOW_MS_FIRST = 40;
+const KILL_WINDOW_MS_MIN = 10;
 
 export interface EngineChaosOptions {
   readonly nc: NatsConnection;
@@ -60,6 +66,7 @@ export async function runEngineChaos(options: EngineChaosOptions): Promise<Engin
   const acked: Acked[] = [];
   const customersBySale = new Map<string, Set<string>>();
   let requests = 0;
+  let killWindowMs = KILL_WINDOW_MS_FIRST;
   let engine = await spawnEngine();
   try {
     for (let round = 0; round < rounds; round += 1) {
@@ -72,7 +79,14 @@ export async function runEngineChaos(options: EngineChaosOptions): Promise<Engin
       });
       if (!configured.ok)
         breaches.push(`round ${round}: could not configure: ${JSON.stringify(configured)}`);
-      const burst = await burstAndKill(client, engine, saleId, options.customersPerRound, random);
+      const burst = await burstAndKill(client, engine, saleId, {
+        customerCount: options.customersPerRound,
+        killAfterMs: random() * killWindowMs,
+        random,
+      });
+      if (burst.acked.length === 0) killWindowMs *= 2;
+      else if (burst.killAfterMs > burst.lastReplyMs)
+        killWindowMs = Math.max(KILL_WINDOW_MS_MIN, killWindowMs / 2);
       requests += burst.requests;
       acked.push(...burst.acked);
       customersBySale.set(saleId, burst.customers);
@@ -97,9 +111,9 @@ async function burstAndKill(
   client: EngineClient,
   engine: EngineProcess,
   saleId: string,
-  customerCount: number,
-  random: () => number,
+  plan: { customerCount: number; killAfterMs: number; random: () => number },
 ) {
+  const { customerCount, killAfterMs, random } = plan;
   const customers = new Set<string>();
   const bodies: { customerId: string; quantity: number }[] = [];
   for (let c = 0; c < customerCount; c += 1) {
@@ -109,10 +123,9 @@ async function burstAndKill(
     for (let i = 0; i < sends; i += 1)
       bodies.push({ customerId, quantity: 1 + Math.floor(random() * 2) });
   }
-  // The kill lands at a random moment from before the first request to after the last reply
-  // (a whole burst is decided and synced within a few milliseconds here).
-  const killAfterMs = random() * KILL_WINDOW_MS;
   const acked: Acked[] = [];
+  /** When the engine's last answer came, from the start (0: none came). */
+  let lastReplyMs = 0;
   let killed: Promise<unknown> | null = null;
   const killOnce = () => {
     killed ??= engine.kill('SIGKILL');
@@ -122,6 +135,7 @@ async function burstAndKill(
   await Promise.allSettled(
     bodies.map(async ({ customerId, quantity }) => {
       const reply = await client.command(saleId, { type: 'PlaceOrder', customerId, quantity });
+      lastReplyMs = performance.now() - started;
       if (reply.ok && reply.kind === 'order') {
         acked.push({ orderId: reply.order.orderId, saleId, customerId, quantity });
       }
@@ -131,7 +145,7 @@ async function burstAndKill(
   clearTimeout(timer);
   killOnce();
   await killed;
-  return { requests: bodies.length, acked, customers, killAfterMs, burstMs };
+  return { requests: bodies.length, acked, customers, killAfterMs, burstMs, lastReplyMs };
 }
 
 async function audit(
