@@ -17,8 +17,8 @@ import type { CustomerNotifier } from './notifications.js';
 //                                                    for up to ENGINE_WAIT_MS (then nak, 1 s); once
 //                                                    the carrier has the shipment, until the stop
 //   already shipped (the engine has a trackingId)  → ack, no carrier call
-//   past the last delivery (its agent died)        → dead-letter stream, SHIPPING_FAILED, term;
-//                                                    no carrier call
+//   past the last delivery (its agent died or      → dead-letter stream, SHIPPING_FAILED, term;
+//   stopped)                                         no carrier call
 //   breaker open                                   → tell the customer "delayed" once; nak for
 //                                                    the breaker's remaining time
 //   up to `attempts` carrier calls with backoff    → success: report SHIPPING_REQUESTED, then ack
@@ -83,19 +83,25 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
     const waited = waitForEngine(deps, log, performance.now() + deps.engineWaitMs);
     return await deliverOrder(msg, order, deps, waited, log);
   } catch (error) {
-    if (msg.info.deliveryCount < deps.maxDeliver || deps.stopping()) {
+    const { deliveryCount } = msg.info;
+    const engineAway = error instanceof EngineUnavailableError;
+    if (
+      deliveryCount < deps.maxDeliver ||
+      deps.stopping() ||
+      (deliveryCount > deps.maxDeliver && engineAway)
+    ) {
       // The engine or NATS is still away (or refused), or the agent is stopping: nothing is
-      // lost, the message comes back shortly (past the last delivery, to be dead-lettered).
+      // lost, the message comes back shortly. Past the last delivery it is dead-lettered once
+      // the engine can say whether the order shipped.
       log.warn({ err: error }, 'delivery put back; it comes again shortly');
       msg.nak(ENGINE_RETRY_DELAY_MS);
       return deps.stopping() ? 'released' : 'engine_unavailable';
     }
-    // No redelivery will come: keep the order where an operator sees and replays it. Awaited
-    // inside the try: the heartbeat must run until the dead-lettering is done (it waits for the
-    // engine to take SHIPPING_FAILED), or JetStream abandons the message meanwhile.
+    // The last delivery: keep the order where an operator sees and replays it. Awaited inside
+    // the try: the heartbeat must run until the dead-lettering is done (it waits for the engine
+    // to take SHIPPING_FAILED), or the ack wait lapses and another agent gets the message.
     const message = (error as Error).message;
-    const reason =
-      error instanceof EngineUnavailableError ? `engine unavailable: ${message}` : message;
+    const reason = engineAway ? `engine unavailable: ${message}` : message;
     return await deadLetter(msg, order, reason, deps, log);
   } finally {
     clearInterval(heartbeat);
@@ -208,7 +214,8 @@ async function deliverOrder(
     await deps.notifier.notify(delayed);
   }
   // An open breaker pushes the next try past its reset, never earlier than the schedule: every
-  // redelivery counts toward max_deliver, and a flapping breaker must not use them up in seconds.
+  // redelivery counts toward SHIPPING_MAX_DELIVER, and a flapping breaker must not use them up in
+  // seconds.
   const scheduledMs = backoffFor(deps.backoffMs, msg.info.deliveryCount);
   const delayMs = attempt.breakerOpen
     ? Math.max(deps.breaker.remainingOpenMs, scheduledMs)

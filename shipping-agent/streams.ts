@@ -27,7 +27,7 @@ import type { AgentConfig } from './config.js';
 export const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3_600_000;
 /**
  * De-duplicates a message's dead letter (`<orderId>:<stream seq>`), which a delivery that could
- * not record SHIPPING_FAILED leaves to the next one to publish again, however much later.
+ * not record SHIPPING_FAILED leaves to the next one to publish again, possibly much later.
  */
 export const DEAD_LETTER_DUPLICATE_WINDOW_MS = 24 * 3_600_000;
 export const NOTIFICATIONS_MAX_AGE_MS = 7 * 24 * 3_600_000;

@@ -215,7 +215,10 @@ const ORDERS_BEFORE_MAX = 40;
 type Interleaved =
   | { readonly read: number }
   | { readonly ship: number; readonly status: ShippingStatus; readonly at: number }
-  | { readonly place: string };
+  | { readonly place: string; readonly saleId: string }
+  | { readonly configure: string };
+/** A sale the noise may have made before the read, and one made only while it goes on. */
+const SALES_DURING = ['b', 'late'] as const;
 const interleavedArb: fc.Arbitrary<Interleaved> = fc.oneof(
   fc.integer({ min: 1, max: 4 }).map((read) => ({ read })),
   fc.record({
@@ -227,7 +230,11 @@ const interleavedArb: fc.Arbitrary<Interleaved> = fc.oneof(
     ),
     at: fc.integer({ min: T0, max: T0 + 1000 }),
   }),
-  fc.constantFrom(...CUSTOMERS).map((place) => ({ place })),
+  fc.record({
+    place: fc.constantFrom(...CUSTOMERS),
+    saleId: fc.constantFrom('a', ...SALES_DURING),
+  }),
+  fc.constantFrom(...SALES_DURING).map((configure) => ({ configure })),
 );
 
 t.test('a snapshot read in steps while commands go on is the state it began with', async (t) => {
@@ -267,7 +274,9 @@ t.test('a snapshot read in steps while commands go on is the state it began with
               message: null,
               at: action.at,
             });
-          else apply(order('a', action.place));
+          else if ('place' in action) apply(order(action.saleId, action.place));
+          else
+            apply({ ...configure(action.configure, { stock: 50, perCustomerLimit: 5 }), at: T0 });
         }
         orders.push(cursor.next(Number.POSITIVE_INFINITY));
         assert.ok(cursor.done);
