@@ -221,15 +221,19 @@ type Interleaved =
 const SALES_DURING = ['b', 'late'] as const;
 const interleavedArb: fc.Arbitrary<Interleaved> = fc.oneof(
   fc.integer({ min: 1, max: 4 }).map((read) => ({ read })),
-  fc.record({
-    ship: fc.integer({ min: 1, max: ORDERS_BEFORE_MAX }),
-    status: fc.constantFrom<ShippingStatus>(
-      'SHIPPING_DELAYED',
-      'SHIPPING_REQUESTED',
-      'SHIPPING_FAILED',
-    ),
-    at: fc.integer({ min: T0, max: T0 + 1000 }),
-  }),
+  {
+    // Twice as likely as the others: shipping statuses are what the cursor must preserve.
+    weight: 2,
+    arbitrary: fc.record({
+      ship: fc.integer({ min: 1, max: ORDERS_BEFORE_MAX }),
+      status: fc.constantFrom<ShippingStatus>(
+        'SHIPPING_DELAYED',
+        'SHIPPING_REQUESTED',
+        'SHIPPING_FAILED',
+      ),
+      at: fc.integer({ min: T0, max: T0 + 1000 }),
+    }),
+  },
   fc.record({
     place: fc.constantFrom(...CUSTOMERS),
     saleId: fc.constantFrom('a', ...SALES_DURING),

@@ -255,17 +255,18 @@ function loadBlock(sales: readonly SaleState[], block: OrderBlock): void {
         ? [{ status: 'CONFIRMED', at: createdAt, message: null }]
         : stored.map(([status, at, message]) => ({ status, at, message }));
     const sequence = block.sequence[i]!;
+    const orderId = `${sale.saleId}~${sequence}`;
     addOrder(
       sale,
       {
-        orderId: `${sale.saleId}~${sequence}`,
+        orderId,
         saleId: sale.saleId,
         customerId: block.customerId[i]!,
         quantity: block.quantity[i]!,
         createdAt,
         idempotencyKey: block.idempotencyKey[i]!,
         requestHash: block.requestHash[i]!,
-        status: lastStatus(history, sale.saleId),
+        status: lastStatus(history, orderId),
         trackingId: block.trackingId[i]!,
         history,
       },
@@ -274,9 +275,9 @@ function loadBlock(sales: readonly SaleState[], block: OrderBlock): void {
   }
 }
 
-function lastStatus(history: readonly HistoryEntry[], what: string): OrderStatus {
+function lastStatus(history: readonly HistoryEntry[], orderId: string): OrderStatus {
   const last = history.at(-1);
-  if (last === undefined) throw new Error(`snapshot order of ${what} has no history`);
+  if (last === undefined) throw new Error(`snapshot order ${orderId} has no history`);
   return last.status;
 }
 
