@@ -175,8 +175,9 @@ async function deliverOrder(
     return 'already_shipped';
   }
   if (msg.info.deliveryCount > deps.maxDeliver)
-    // The last delivery ended with its agent gone (killed mid-call, or a message that brings
-    // agents down): no more carrier calls, the order goes where an operator sees it.
+    // The last delivery ended without a verdict (its agent killed mid-call or stopping, or a
+    // message that brings agents down): no more carrier calls, the order goes where an operator
+    // sees it.
     return deadLetter(msg, order, EXHAUSTED_REASON, deps, log);
   if (current.status === 'CONFIRMED' && msg.info.deliveryCount === 1)
     await deps.notifier.notify(current);

@@ -15,8 +15,8 @@ const REQUEST_TIMEOUT_MS = 1_500;
 const OUTBOX_DRAIN_WAIT_MS = 20_000;
 /**
  * The kill moment is drawn from a window after the burst starts, at first this long (a whole
- * burst is decided and synced within a few milliseconds on a quiet machine). A round whose kill
- * came before any reply doubles it, one whose kill came after the last reply halves it: on a
+ * burst is decided and synced within a few milliseconds on a quiet machine). A round with nothing
+ * acknowledged doubles it, one whose kill came after the last reply halves it: on a
  * loaded machine a fixed 40 ms fell before the first reply in all ten rounds of a run.
  */
 const KILL_WINDOW_MS_FIRST = 40;
