@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { placeOrder } from '../scripts/lib/order-placement.js';
 import { TokenPool } from '../scripts/lib/token-pool.js';
 import { mintToken } from '../scripts/lib/tokens.js';
+import { ClientConnections } from './compare/client-connections.js';
 import { runForDuration } from './compare/closed-loop.js';
 import { type CompareOptions, parseCompareOptions, USAGE } from './compare/options.js';
 import {
@@ -63,9 +64,16 @@ async function compare(systems: Systems, options: CompareOptions): Promise<boole
 
   for (const system of [systems.ours, systems.conventional]) {
     console.log(`warm-up: ${system.name}…`);
+    const connections = new ClientConnections(system.url);
     await runForDuration(WARM_UP_CLIENTS, 0, options.warmUpMs, (client) =>
-      placeOrder(system.url, SALES.warmUp, steadyCustomers.token(client % steadyCustomers.size), 1),
-    );
+      placeOrder(
+        system.url,
+        SALES.warmUp,
+        steadyCustomers.token(client % steadyCustomers.size),
+        1,
+        connections.of(client),
+      ),
+    ).finally(() => connections.close());
   }
   await delay(options.settleMs);
 

@@ -5,6 +5,7 @@ import { runLoad } from '../../scripts/lib/load-runner.js';
 import { placeOrder } from '../../scripts/lib/order-placement.js';
 import type { TokenPool } from '../../scripts/lib/token-pool.js';
 import { type AuditResult, auditRun } from './audit.js';
+import { ClientConnections } from './client-connections.js';
 import { runForDuration } from './closed-loop.js';
 import { type CpuReading, type CpuSpent, cpuBetween, readCpu } from './cpu-usage.js';
 import type { SystemUnderTest } from './systems.js';
@@ -120,15 +121,22 @@ export async function runSteady(
   const endReading = setTimeout(() => {
     readings.end = readCpu(system.processes);
   }, shape.warmUpMs + shape.measureMs);
+  const connections = new ClientConnections(system.url);
   const run = await runForDuration(
     shape.clients,
     shape.warmUpMs,
     shape.measureMs,
     async (client) => ({
       customer: client,
-      outcome: await placeOrder(system.url, saleId, customers.token(client), 1),
+      outcome: await placeOrder(
+        system.url,
+        saleId,
+        customers.token(client),
+        1,
+        connections.of(client),
+      ),
     }),
-  );
+  ).finally(() => connections.close());
   // The audit needs every order of the run, warm-up included; the figures only the window's.
   const tally = emptyTally();
   for (const { customer, outcome } of [...run.measured.map((m) => m.outcome), ...run.unmeasured])

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { getGlobalDispatcher } from 'undici';
+import { type Dispatcher, getGlobalDispatcher } from 'undici';
 
 // JSON over HTTP for the tools that talk to gateways like a client would: the reply's status,
 // headers and parsed body (or the raw text when it is not JSON). A network failure or a timeout
@@ -16,6 +16,8 @@ export interface JsonRequest {
   readonly token?: string;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Where the request goes out: undici's global pool unless given (e.g. a client's own Client). */
+  readonly dispatcher?: Dispatcher;
 }
 
 export interface JsonReply {
@@ -35,7 +37,7 @@ export async function requestJson(url: string, options: JsonRequest = {}): Promi
   // The dispatcher's own request(), not undici's top-level request(url): the latter cost the load
   // generators of bench:compare ~10-20 µs more per call here (same pool, same connections).
   const { origin, pathname, search } = new URL(url);
-  const response = await getGlobalDispatcher().request({
+  const response = await (options.dispatcher ?? getGlobalDispatcher()).request({
     origin,
     path: pathname + search,
     method: options.method ?? 'GET',

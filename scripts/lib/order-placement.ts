@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
 import { errorCodeOf, networkErrorCode, requestJson } from './http-json.js';
 
 // Placing one order through the HTTP API as a customer would (bearer token, a fresh
@@ -64,6 +65,7 @@ export async function placeOrder(
   saleId: string,
   token: string,
   quantity: number,
+  dispatcher?: Dispatcher,
 ): Promise<PlacementOutcome> {
   try {
     const reply = await requestJson(`${baseUrl}/v1/sales/${encodeURIComponent(saleId)}/orders`, {
@@ -71,6 +73,7 @@ export async function placeOrder(
       token,
       body: { quantity },
       headers: { 'idempotency-key': randomUUID() },
+      ...(dispatcher === undefined ? {} : { dispatcher }),
     });
     return classify(reply.status, reply.body);
   } catch (error) {
