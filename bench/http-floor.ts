@@ -15,6 +15,7 @@ import {
   processGroup,
   readCpu,
 } from './compare/cpu-usage.js';
+import { ordersOfEveryCustomer } from './order-requests.js';
 import { type BenchRow, printTable } from './table.js';
 
 // `npm run bench:http-floor`: how close to bench:http's goals any implementation of DESIGN.md's
@@ -68,30 +69,23 @@ function options(): { rounds: number; connections: number; seconds: number } | n
   return { rounds, connections, seconds };
 }
 
-async function child(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+/** Forks one of bench/'s processes and waits for its first IPC message (ready, or its port). */
+async function start(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): Promise<{ process: ChildProcess; message: unknown }> {
   const started = fork(join(PROJECT_ROOT, 'dist/bench', file), args, { env });
-  await once(started, 'message');
-  return started;
+  const [message] = await once(started, 'message');
+  return { process: started, message };
 }
-
-const portOf = async (started: ChildProcess): Promise<number> =>
-  ((await once(started, 'message')) as [{ port: number }])[0].port;
 
 async function server(
   file: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ url: string; process: ChildProcess }> {
-  const started = fork(join(PROJECT_ROOT, 'dist/bench', file), [], { env });
-  return { url: `http://127.0.0.1:${await portOf(started)}`, process: started };
-}
-
-function ordersOf(tokens: TokenPool, saleId: string): autocannon.Request[] {
-  return Array.from({ length: tokens.size }, (_, customer) => ({
-    method: 'POST',
-    path: `/v1/sales/${saleId}/orders`,
-    headers: { 'content-type': 'application/json', authorization: tokens.authorization(customer) },
-    body: JSON.stringify({ quantity: 1 }),
-  }));
+  const { process: started, message } = await start(file, env);
+  return { url: `http://127.0.0.1:${(message as { port: number }).port}`, process: started };
 }
 
 const load = (url: string, connections: number, seconds: number, requests: autocannon.Request[]) =>
@@ -143,8 +137,8 @@ async function main(): Promise<void> {
     const contract = await server('floor/relay-server.js', { ...env, FLOOR_CONTRACT: '1' });
     children.push(bare.process, relay.process, contract.process);
     const tokens = new TokenPool(JWT_SECRET, CUSTOMERS, 'floor-c');
-    const open = ordersOf(tokens, 'open');
-    const soldOut = ordersOf(tokens, 'sold-out');
+    const open = ordersOfEveryCustomer(tokens, 'open');
+    const soldOut = ordersOfEveryCustomer(tokens, 'sold-out');
     const order: RowName[] = [
       'bare',
       'relay, echo',
@@ -170,7 +164,7 @@ async function main(): Promise<void> {
         await measure(contract.url, soldOut, 409, groupsOf(contract.process), shape),
       );
       for (const mode of ['echo', 'durable'] as const) {
-        const responder = await child('floor/journal-responder.js', [mode], env);
+        const responder = (await start('floor/journal-responder.js', env, [mode])).process;
         try {
           const relayRow = mode === 'echo' ? 'relay, echo' : 'relay, durable';
           record(

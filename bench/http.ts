@@ -22,6 +22,7 @@ import {
   readCpu,
 } from './compare/cpu-usage.js';
 import { type OpenLoopRequest, openLoop } from './open-loop.js';
+import { ordersOfEveryCustomer } from './order-requests.js';
 import { type BenchRow, printTable } from './table.js';
 
 // `npm run bench:http`: orders per second and latency through HTTP → gateway → NATS → engine →
@@ -55,7 +56,6 @@ const CUSTOMERS = 64;
 const JWT_SECRET = 'bench-http-secret-0123456789abcdef';
 const OPEN_SALE = 'bench-open';
 const SOLD_OUT_SALE = 'bench-sold-out';
-const ORDER_BODY = JSON.stringify({ quantity: 1 });
 const GATEWAY_ENV = {
   RATE_LIMIT_MAX: '1000000',
   ENGINE_INFLIGHT_MAX: '1000000',
@@ -85,16 +85,6 @@ interface Measurement {
   readonly outcomes: Readonly<Record<string, number>>;
   /** CPU each process group spent in the measured window, with the replies it covers. */
   readonly cpu?: { readonly spent: CpuSpent; readonly replies: number };
-}
-
-/** One request per customer, built once, so autocannon sends prebuilt bytes for every row. */
-function ordersOfEveryCustomer(tokens: TokenPool, saleId: string): autocannon.Request[] {
-  return Array.from({ length: tokens.size }, (_, customer) => ({
-    method: 'POST',
-    path: `/v1/sales/${saleId}/orders`,
-    headers: { 'content-type': 'application/json', authorization: tokens.authorization(customer) },
-    body: ORDER_BODY,
-  }));
 }
 
 /**
