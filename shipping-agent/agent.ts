@@ -21,7 +21,10 @@ import { ensureAgentStreams } from './streams.js';
 
 // The shipping agent: pulls confirmed orders from the durable consumer `shipping` (several agents
 // share it), works on up to SHIPPING_CONCURRENCY deliveries at once, and stops gracefully: no new
-// pulls, the deliveries in hand finish (their waits cut short), then out.
+// pulls, the deliveries in hand finish (their waits cut short), then out. A delivery waiting for
+// an engine that doesn't answer (a restart, a failover, an engine down) gives its slot up while it
+// waits, up to SHIPPING_ENGINE_WAITERS_MAX of them: with sales spread over several engines, one
+// engine's absence must not stop the shipments of the others.
 
 /** A pull waits this long for messages before asking again (an idle agent's heartbeat). */
 export const FETCH_EXPIRES_MS = 5_000;
@@ -45,9 +48,11 @@ export async function startAgent(
   const carrier = new CarrierClient(config.carrierUrl, config.carrier);
   const breaker = new CarrierBreaker(carrier, config.breaker, logger);
   let inflight = 0;
+  let waitingForEngine = 0;
   const metrics = new AgentMetrics(
     () => breaker.state,
     () => inflight,
+    () => waitingForEngine,
   );
   const stopping = new AbortController();
   // Every pausing delivery listens for the stop until its pause ends: as many at once as there are
@@ -70,6 +75,10 @@ export async function startAgent(
     backoffMs: config.backoffMs,
     engineWaitMs: config.engineWaitMs,
     stopping: () => stopping.signal.aborted,
+    waitingForEngine: (waiting) => {
+      waitingForEngine += waiting ? 1 : -1;
+      if (waiting) wakePuller();
+    },
     // The timer's own abort handling: a listener added per pause by hand outlived its timer, and
     // a delivery waiting for the engine pauses every second.
     pause: (ms) => delay(ms, undefined, { signal: stopping.signal }).catch(() => undefined),
@@ -79,6 +88,19 @@ export async function startAgent(
   let slotFreed: (() => void) | null = null;
   let allSettled: (() => void) | null = null;
   let batch: ConsumerMessages | null = null;
+
+  function wakePuller(): void {
+    const freed = slotFreed;
+    slotFreed = null;
+    freed?.();
+  }
+
+  /** Messages the agent may take now: free slots, within the bound on deliveries held. */
+  function room(): number {
+    const working = inflight - waitingForEngine;
+    const held = config.concurrency + config.engineWaitersMax - inflight;
+    return Math.min(config.concurrency - working, held);
+  }
 
   function start(msg: JsMsg): void {
     inflight += 1;
@@ -92,9 +114,7 @@ export async function startAgent(
       )
       .finally(() => {
         inflight -= 1;
-        const freed = slotFreed;
-        slotFreed = null;
-        freed?.();
+        wakePuller();
         if (inflight === 0) allSettled?.();
       });
   }
@@ -103,17 +123,15 @@ export async function startAgent(
   // buffer would keep its ack_wait running and come back to another agent as a duplicate.
   const loop = (async () => {
     while (!stopping.signal.aborted) {
-      if (inflight >= config.concurrency) {
+      const free = room();
+      if (free <= 0) {
         await new Promise<void>((resolve) => {
           slotFreed = resolve;
         });
         continue;
       }
       try {
-        batch = await consumer.fetch({
-          max_messages: config.concurrency - inflight,
-          expires: FETCH_EXPIRES_MS,
-        });
+        batch = await consumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
         for await (const msg of batch) start(msg);
       } catch (error) {
         if (stopping.signal.aborted) break;
@@ -125,7 +143,12 @@ export async function startAgent(
     }
   })();
   logger.info(
-    { carrier: config.carrierUrl, concurrency: config.concurrency, maxDeliver: config.maxDeliver },
+    {
+      carrier: config.carrierUrl,
+      concurrency: config.concurrency,
+      engineWaitersMax: config.engineWaitersMax,
+      maxDeliver: config.maxDeliver,
+    },
     'shipping agent pulling',
   );
 
@@ -134,7 +157,7 @@ export async function startAgent(
     async stop() {
       stopping.abort();
       breaker.wakeVerdictWaiters();
-      slotFreed?.();
+      wakePuller();
       await (batch as ConsumerMessages | null)?.close();
       await loop;
       if (inflight > 0)

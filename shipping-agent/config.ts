@@ -23,6 +23,12 @@ const AgentEnv = Type.Object({
   SHIPPING_MAX_ACK_PENDING: Type.Integer({ default: 256, minimum: 1, maximum: 100_000 }),
   /** Deliveries one agent works on at once. */
   SHIPPING_CONCURRENCY: Type.Integer({ default: 64, minimum: 1, maximum: 10_000 }),
+  /**
+   * Deliveries one agent may hold, on top of SHIPPING_CONCURRENCY, while they wait for an engine
+   * that doesn't answer: a waiting delivery gives its slot up, so shipments of sales on other
+   * engines go on. 0: a waiting delivery keeps its slot.
+   */
+  SHIPPING_ENGINE_WAITERS_MAX: Type.Integer({ default: 256, minimum: 0, maximum: 100_000 }),
   /** Redelivery delays after a failed delivery, by delivery number; the last one repeats. */
   SHIPPING_BACKOFF_MS: Type.String({
     default: '2000,5000,15000,30000,60000,120000,300000',
@@ -63,6 +69,7 @@ export interface AgentConfig {
   readonly maxDeliver: number;
   readonly maxAckPending: number;
   readonly concurrency: number;
+  readonly engineWaitersMax: number;
   readonly backoffMs: readonly number[];
   readonly carrier: {
     readonly attempts: number;
@@ -102,6 +109,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     maxDeliver: v.SHIPPING_MAX_DELIVER,
     maxAckPending: v.SHIPPING_MAX_ACK_PENDING,
     concurrency: v.SHIPPING_CONCURRENCY,
+    engineWaitersMax: v.SHIPPING_ENGINE_WAITERS_MAX,
     backoffMs: v.SHIPPING_BACKOFF_MS.split(',').map(Number),
     carrier: {
       attempts: v.CARRIER_ATTEMPTS,

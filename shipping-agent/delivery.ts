@@ -66,6 +66,8 @@ export interface DeliveryDeps {
   readonly pause: (ms: number) => Promise<void>;
   /** True once the agent is stopping: no new attempts, deliveries in hand are handed back. */
   readonly stopping: () => boolean;
+  /** Told when a delivery starts waiting for an engine that doesn't answer (true), and stops. */
+  readonly waitingForEngine: (waiting: boolean) => void;
 }
 
 export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryOutcome> {
@@ -111,27 +113,37 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
 /**
  * Runs `work` again while the engine can't be reached, each ENGINE_RETRY_DELAY_MS, until
  * `giveUpAt` (a `performance.now()` time) or the agent stops; then the last error goes to the
- * caller. Any other error goes at once. `onFirstWait` hears of the first wait (to log it).
+ * caller. Any other error goes at once. `onFirstWait` hears of the first wait (to log it), and
+ * the agent of the wait's start and end: a waiting delivery doesn't use its slot meanwhile.
  */
 async function retryWhileEngineAway<T>(
-  deps: Pick<DeliveryDeps, 'pause' | 'stopping'>,
+  deps: Pick<DeliveryDeps, 'pause' | 'stopping' | 'waitingForEngine'>,
   giveUpAt: number,
   work: () => Promise<T>,
   onFirstWait: (error: EngineUnavailableError) => void = () => {},
 ): Promise<T> {
-  for (let tries = 1; ; tries += 1) {
-    try {
-      return await work();
-    } catch (error) {
-      const waitOn =
-        error instanceof EngineUnavailableError &&
-        !deps.stopping() &&
-        performance.now() + ENGINE_RETRY_DELAY_MS <= giveUpAt;
-      if (!waitOn) throw error;
-      if (tries === 1) onFirstWait(error);
-      await deps.pause(ENGINE_RETRY_DELAY_MS);
-      if (deps.stopping()) throw error;
+  let waiting = false;
+  try {
+    for (;;) {
+      try {
+        return await work();
+      } catch (error) {
+        const waitOn =
+          error instanceof EngineUnavailableError &&
+          !deps.stopping() &&
+          performance.now() + ENGINE_RETRY_DELAY_MS <= giveUpAt;
+        if (!waitOn) throw error;
+        if (!waiting) {
+          waiting = true;
+          onFirstWait(error);
+          deps.waitingForEngine(true);
+        }
+        await deps.pause(ENGINE_RETRY_DELAY_MS);
+        if (deps.stopping()) throw error;
+      }
     }
+  } finally {
+    if (waiting) deps.waitingForEngine(false);
   }
 }
 

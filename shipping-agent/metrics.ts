@@ -17,7 +17,11 @@ export class AgentMetrics {
   private readonly carrierCalls: Counter<'result'>;
   private readonly carrierLatency: Histogram;
 
-  constructor(breakerState: () => BreakerState, inflight: () => number) {
+  constructor(
+    breakerState: () => BreakerState,
+    inflight: () => number,
+    waitingForEngine: () => number,
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.deliveries = new Counter({
@@ -57,6 +61,14 @@ export class AgentMetrics {
       registers,
       collect() {
         this.set(inflight());
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}deliveries_waiting_for_engine`,
+      help: 'Deliveries in hand waiting for an engine that does not answer (they free their slot)',
+      registers,
+      collect() {
+        this.set(waitingForEngine());
       },
     });
   }
