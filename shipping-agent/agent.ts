@@ -22,9 +22,10 @@ import { ensureAgentStreams } from './streams.js';
 // The shipping agent: pulls confirmed orders from the durable consumer `shipping` (several agents
 // share it), works on up to SHIPPING_CONCURRENCY deliveries at once, and stops gracefully: no new
 // pulls, the deliveries in hand finish (their waits cut short), then out. A delivery waiting for
-// an engine that doesn't answer (a restart, a failover, an engine down) gives its slot up while it
-// waits, up to SHIPPING_ENGINE_WAITERS_MAX of them: with sales spread over several engines, one
-// engine's absence must not stop the shipments of the others.
+// an engine that doesn't answer (a restart, a failover, an engine down) leaves its slot to others
+// while it waits, and takes one again, before any new message, when it goes on: with sales spread
+// over several engines, one engine's absence must not stop the shipments of the others. In all,
+// an agent holds at most SHIPPING_CONCURRENCY + SHIPPING_ENGINE_WAITERS_MAX deliveries.
 
 /** A pull waits this long for messages before asking again (an idle agent's heartbeat). */
 export const FETCH_EXPIRES_MS = 5_000;
@@ -48,7 +49,9 @@ export async function startAgent(
   const carrier = new CarrierClient(config.carrierUrl, config.carrier);
   const breaker = new CarrierBreaker(carrier, config.breaker, logger);
   let inflight = 0;
+  /** Deliveries in hand waiting for an engine, or for a slot after that wait (`resuming`). */
   let waitingForEngine = 0;
+  const resuming: (() => void)[] = [];
   const metrics = new AgentMetrics(
     () => breaker.state,
     () => inflight,
@@ -75,10 +78,15 @@ export async function startAgent(
     backoffMs: config.backoffMs,
     engineWaitMs: config.engineWaitMs,
     stopping: () => stopping.signal.aborted,
-    waitingForEngine: (waiting) => {
-      waitingForEngine += waiting ? 1 : -1;
-      if (waiting) wakePuller();
+    engineWaitStarted: () => {
+      waitingForEngine += 1;
+      slotReleased();
     },
+    engineWaitEnded: () =>
+      new Promise<void>((resolve) => {
+        resuming.push(resolve);
+        slotReleased();
+      }),
     // The timer's own abort handling: a listener added per pause by hand outlived its timer, and
     // a delivery waiting for the engine pauses every second.
     pause: (ms) => delay(ms, undefined, { signal: stopping.signal }).catch(() => undefined),
@@ -95,11 +103,22 @@ export async function startAgent(
     freed?.();
   }
 
+  const working = (): number => inflight - waitingForEngine;
+
+  /** A slot may be free: deliveries back from a wait take it first, then new messages. */
+  function slotReleased(): void {
+    while (resuming.length > 0 && working() < config.concurrency) {
+      waitingForEngine -= 1;
+      resuming.shift()!();
+    }
+    wakePuller();
+  }
+
   /** Messages the agent may take now: free slots, within the bound on deliveries held. */
   function room(): number {
-    const working = inflight - waitingForEngine;
+    if (resuming.length > 0) return 0;
     const held = config.concurrency + config.engineWaitersMax - inflight;
-    return Math.min(config.concurrency - working, held);
+    return Math.min(config.concurrency - working(), held);
   }
 
   function start(msg: JsMsg): void {
@@ -114,7 +133,7 @@ export async function startAgent(
       )
       .finally(() => {
         inflight -= 1;
-        wakePuller();
+        slotReleased();
         if (inflight === 0) allSettled?.();
       });
   }
@@ -142,6 +161,16 @@ export async function startAgent(
       }
     }
   })();
+  if (config.concurrency + config.engineWaitersMax > config.maxAckPending)
+    logger.warn(
+      {
+        concurrency: config.concurrency,
+        engineWaitersMax: config.engineWaitersMax,
+        maxAckPending: config.maxAckPending,
+      },
+      'SHIPPING_CONCURRENCY + SHIPPING_ENGINE_WAITERS_MAX exceed SHIPPING_MAX_ACK_PENDING, ' +
+        'which JetStream hands out at most across all agents',
+    );
   logger.info(
     {
       carrier: config.carrierUrl,

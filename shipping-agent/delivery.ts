@@ -66,8 +66,10 @@ export interface DeliveryDeps {
   readonly pause: (ms: number) => Promise<void>;
   /** True once the agent is stopping: no new attempts, deliveries in hand are handed back. */
   readonly stopping: () => boolean;
-  /** Told when a delivery starts waiting for an engine that doesn't answer (true), and stops. */
-  readonly waitingForEngine: (waiting: boolean) => void;
+  /** A delivery starts waiting for an engine that doesn't answer: its slot is free meanwhile. */
+  readonly engineWaitStarted: () => void;
+  /** Its wait is over: resolves once it has a slot again (the agent's bound on working ones). */
+  readonly engineWaitEnded: () => Promise<void>;
 }
 
 export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryOutcome> {
@@ -113,11 +115,11 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
 /**
  * Runs `work` again while the engine can't be reached, each ENGINE_RETRY_DELAY_MS, until
  * `giveUpAt` (a `performance.now()` time) or the agent stops; then the last error goes to the
- * caller. Any other error goes at once. `onFirstWait` hears of the first wait (to log it), and
- * the agent of the wait's start and end: a waiting delivery doesn't use its slot meanwhile.
+ * caller. Any other error goes at once. `onFirstWait` hears of the first wait (to log it). While
+ * it waits the delivery leaves its slot to others; it takes one again before it goes on.
  */
 async function retryWhileEngineAway<T>(
-  deps: Pick<DeliveryDeps, 'pause' | 'stopping' | 'waitingForEngine'>,
+  deps: Pick<DeliveryDeps, 'pause' | 'stopping' | 'engineWaitStarted' | 'engineWaitEnded'>,
   giveUpAt: number,
   work: () => Promise<T>,
   onFirstWait: (error: EngineUnavailableError) => void = () => {},
@@ -134,16 +136,16 @@ async function retryWhileEngineAway<T>(
           performance.now() + ENGINE_RETRY_DELAY_MS <= giveUpAt;
         if (!waitOn) throw error;
         if (!waiting) {
+          deps.engineWaitStarted();
           waiting = true;
           onFirstWait(error);
-          deps.waitingForEngine(true);
         }
         await deps.pause(ENGINE_RETRY_DELAY_MS);
         if (deps.stopping()) throw error;
       }
     }
   } finally {
-    if (waiting) deps.waitingForEngine(false);
+    if (waiting) await deps.engineWaitEnded();
   }
 }
 

@@ -65,7 +65,7 @@ export class AgentMetrics {
     });
     new Gauge({
       name: `${PREFIX}deliveries_waiting_for_engine`,
-      help: 'Deliveries in hand waiting for an engine that does not answer (they free their slot)',
+      help: 'Deliveries in hand waiting for an engine that does not answer, or for a slot after it',
       registers,
       collect() {
         this.set(waitingForEngine());

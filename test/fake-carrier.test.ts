@@ -68,6 +68,7 @@ t.test('the same key twice: one shipment, the same trackingId, 201 then 200', as
     total: 2,
     calls: 3,
     inFlight: 0,
+    inFlightMax: 1,
     byOrder: { 'o-1': 1, 'o-2': 1 },
   });
 });
@@ -79,7 +80,13 @@ t.test('failureRate 1: every call 503 CARRIER_ERROR, nothing shipped', async (t)
     t.equal(reply.status, 503);
     t.equal(reply.body.error, 'CARRIER_ERROR');
   }
-  t.same(await carrier.stats(), { total: 0, calls: 3, inFlight: 0, byOrder: {} });
+  t.same(await carrier.stats(), {
+    total: 0,
+    calls: 3,
+    inFlight: 0,
+    inFlightMax: 1,
+    byOrder: {},
+  });
 });
 
 t.test('a lost reply: shipped but 500; the retry finds the same shipment', async (t) => {
@@ -99,7 +106,13 @@ t.test('a lost reply: shipped but 500; the retry finds the same shipment', async
   const retry = await ship(carrier, 'o-1');
   t.equal(retry.status, 200, 'the retry is a replay');
   t.match(retry.body, { orderId: 'o-1', created: false, trackingId: /^TRK-\S+$/ });
-  t.same(await carrier.stats(), { total: 1, calls: 2, inFlight: 0, byOrder: { 'o-1': 1 } });
+  t.same(await carrier.stats(), {
+    total: 1,
+    calls: 2,
+    inFlight: 0,
+    inFlightMax: 1,
+    byOrder: { 'o-1': 1 },
+  });
 });
 
 t.test('an outage: 503 CARRIER_DOWN until it is ended', async (t) => {
@@ -122,6 +135,7 @@ t.test('an outage: 503 CARRIER_DOWN until it is ended', async (t) => {
     total: 2,
     calls: 5,
     inFlight: 0,
+    inFlightMax: 1,
     byOrder: { 'o-1': 1, 'o-2': 1 },
   });
 });
@@ -139,7 +153,24 @@ t.test('timeoutRate 1: the call is held until the client gives up', async (t) =>
   await gaveUp;
   const ended = await carrier.waitForLog((line) => line.msg === 'shipment call ended unanswered');
   t.equal(ended.inFlight, 0, 'and the carrier stops counting it');
-  t.same(await carrier.stats(), { total: 0, calls: 1, inFlight: 0, byOrder: {} });
+  t.same(await carrier.stats(), { total: 0, calls: 1, inFlight: 0, inFlightMax: 1, byOrder: {} });
+});
+
+t.test('inFlightMax: the most calls in flight at once, until a reset', async (t) => {
+  const carrier = await startCarrier(t, { CARRIER_TIMEOUT_RATE: '1' });
+  const signal = () => AbortSignal.timeout(CLIENT_TIMEOUT_MS);
+  const calls = ['o-1', 'o-2', 'o-3'].map((orderId) =>
+    ship(carrier, orderId, { signal: signal() }).catch(() => 'gave up'),
+  );
+  const held = () => carrier.logs.filter((line) => line.msg === 'shipment call held').length;
+  await carrier.waitForLog(() => held() === 3);
+  t.equal((await carrier.stats()).inFlightMax, 3, 'three held at once');
+  t.same(await Promise.all(calls), ['gave up', 'gave up', 'gave up']);
+  const ended = () =>
+    carrier.logs.filter((line) => line.msg === 'shipment call ended unanswered').length;
+  await carrier.waitForLog(() => ended() === 3);
+  t.equal((await carrier.stats()).inFlightMax, 3, 'kept after they ended');
+  t.equal((await carrier.reset()).inFlightMax, 0, 'back to what is in flight by a reset');
 });
 
 t.test('bad input: 400 INVALID_REQUEST, nothing shipped, nothing changed', async (t) => {
@@ -166,6 +197,7 @@ t.test('bad input: 400 INVALID_REQUEST, nothing shipped, nothing changed', async
     total: 0,
     calls: badCalls.length,
     inFlight: 0,
+    inFlightMax: 1,
     byOrder: {},
   });
 
@@ -210,7 +242,13 @@ t.test('SIGTERM with a held call: the carrier closes it and exits 0', async (t) 
 t.test('reset: shipments and counters cleared', async (t) => {
   const carrier = await startCarrier(t);
   await ship(carrier, 'o-1');
-  t.same(await carrier.reset(), { total: 0, calls: 0, inFlight: 0, byOrder: {} });
+  t.same(await carrier.reset(), { total: 0, calls: 0, inFlight: 0, inFlightMax: 0, byOrder: {} });
   t.equal((await ship(carrier, 'o-1')).status, 201, 'the order ships anew');
-  t.same(await carrier.stats(), { total: 1, calls: 1, inFlight: 0, byOrder: { 'o-1': 1 } });
+  t.same(await carrier.stats(), {
+    total: 1,
+    calls: 1,
+    inFlight: 0,
+    inFlightMax: 1,
+    byOrder: { 'o-1': 1 },
+  });
 });

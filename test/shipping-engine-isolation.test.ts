@@ -8,14 +8,18 @@ import { followStatuses, placeOrders, startShippingStack } from './helpers/shipp
 // Two sales on two engines, one agent with two slots. The north engine is killed while the
 // orders of both wait in ORDERS, north's first: the agent's deliveries of north orders wait for
 // their engine, and while they wait they give their slots up, so the south orders ship with the
-// north engine still away; once it is back, the north orders ship too. With
+// north engine still away; once it is back, the north orders ship too, each taking a slot again
+// first (never more carrier calls at once than the agent's slots). With
 // SHIPPING_ENGINE_WAITERS_MAX=0 the waiting deliveries keep their slots, and no south order is
 // even delivered until the north engine is back: what the setting is for.
 
-const NORTH = 4;
+/** More than the slots: when their engine is back, they must queue for slots again. */
+const NORTH = 6;
 const SOUTH = 4;
 const CONCURRENCY = 2;
 const STREAM_WAIT_MS = 10_000;
+/** Carrier calls take up to this long, so that calls made at about the same time overlap. */
+const CARRIER_LATENCY_MS_MAX = 200;
 /** Bounds the test if south waited for the whole ENGINE_WAIT_MS below (it must not). */
 const TEST_TIMEOUT_MS = 120_000;
 const WAITING = 'engine unavailable; waiting for it';
@@ -28,7 +32,10 @@ const AGENT_ENV = {
 
 /** North's and south's orders in ORDERS (north's first), then north's engine killed. */
 async function northAway(t: Teardown) {
-  const stack = await startShippingStack(t, { sales: ['north'] });
+  const stack = await startShippingStack(t, {
+    sales: ['north'],
+    carrierEnv: { CARRIER_LATENCY_MS_MAX: String(CARRIER_LATENCY_MS_MAX) },
+  });
   await startEngine(t, {
     natsUrl: stack.nats.url,
     walDir: await tempDir(t, 'wal-south'),
@@ -72,6 +79,11 @@ t.test(
       'every order shipped, once',
     );
     t.same(await readDeadLetters(stack.nc), [], 'nothing dead-lettered');
+    t.ok(
+      shipped.inFlightMax <= CONCURRENCY,
+      `back from their wait, the ${NORTH} north deliveries took slots again: at most ` +
+        `${CONCURRENCY} carrier calls at once (${shipped.inFlightMax})`,
+    );
   },
 );
 

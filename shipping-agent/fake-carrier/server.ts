@@ -59,6 +59,8 @@ export interface CarrierStats {
   readonly calls: number;
   /** Calls not answered yet: waiting out their latency, held, or being answered. */
   readonly inFlight: number;
+  /** The most calls in flight at once (since start or reset): what a client's bound let through. */
+  readonly inFlightMax: number;
   /** Shipments created per orderId: 1 for each order unless idempotency failed somewhere. */
   readonly byOrder: Readonly<Record<string, number>>;
 }
@@ -88,6 +90,7 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
   };
   const book = new ShipmentBook();
   let calls = 0;
+  let inFlightMax = 0;
   /** Every `POST /shipments` not answered yet, with its connection, to cut on close. */
   const unanswered = new Map<ServerResponse, Socket>();
   /** Aborted on close: calls waiting out their latency stop waiting. */
@@ -98,6 +101,7 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
     total: book.total,
     calls,
     inFlight: unanswered.size,
+    inFlightMax,
     byOrder: book.countsByOrder(),
   });
 
@@ -136,6 +140,7 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
         calls += 1;
         const response = reply.raw;
         unanswered.set(response, request.raw.socket);
+        inFlightMax = Math.max(inFlightMax, unanswered.size);
         // 'close' comes once the reply is sent or the connection is gone, whichever is first.
         response.once('close', () => {
           unanswered.delete(response);
@@ -206,6 +211,7 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
   app.post('/admin/reset', async (request): Promise<CarrierStats> => {
     book.clear();
     calls = 0;
+    inFlightMax = unanswered.size;
     request.log.info('carrier shipments and counters cleared');
     return stats();
   });
