@@ -1,28 +1,25 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { NatsServerProcess } from '../scripts/lib/nats-server.js';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
 import { TokenPool } from '../scripts/lib/token-pool.js';
-import {
-  cpuBetween,
-  LOAD_GENERATOR,
-  type ProcessGroup,
-  processGroup,
-  readCpu,
-} from './compare/cpu-usage.js';
+import { forkBenchProcess, startBenchServer } from './bench-process.js';
+import { type Measurement, measure } from './closed-loop-window.js';
+import { LOAD_GENERATOR, type ProcessGroup, processGroup } from './compare/cpu-usage.js';
 import { ordersOfEveryCustomer } from './order-requests.js';
 import { type BenchRow, printTable } from './table.js';
 
-// `npm run bench:http-floor`: how close to bench:http's goals any implementation of DESIGN.md's
-// shape can come on this machine. Each row is a floor, something that does less than our
-// gateway and engine must, measured against the same bare Fastify route as bench:http, by the same
-// generator (autocannon, prebuilt requests), in rounds that alternate the rows so that the
-// machine's drift hits all of them alike:
+// `npm run bench:http-floor`: how close to bench:http's ratio goals an implementation of
+// DESIGN.md's shape can come on this machine, with this stack (Fastify, nats.js, fast-jwt,
+// prom-client, @fastify/rate-limit) and this process shape (one HTTP process, NATS, one engine
+// process). Each row is a floor: it does less than our gateway and engine must. It is measured as
+// bench:http measures (autocannon, prebuilt requests, a window on established connections, the
+// same bare Fastify route as baseline), in rounds whose row order rotates, so that the machine's
+// drift falls on every row alike:
 //   relay, echo           — Fastify → NATS request-reply (orders batched per turn) → an answer;
 //   relay, durable        — the same, the responder committing each batch to a file with
 //                           fdatasync before it answers and publishing one JetStream message per
@@ -30,92 +27,78 @@ import { type BenchRow, printTable } from './table.js';
 //   contract, durable     — the same behind what issue 5 asks of every request: JWT, schema,
 //                           per-customer rate limit, Prometheus metrics, request id, pino;
 //   contract, sold out    — a 409 SOLD_OUT from the route after that same work: the fast path.
-// If a floor stays under a goal, no implementation of the contract meets it on this machine.
 // The rows' processes are bench/floor/*.
 
 const DURABLE_RATIO_GOAL = 0.5;
 const SOLD_OUT_RATIO_GOAL = 0.9;
-const WARMUP_S = 2;
 const CUSTOMERS = 64;
 const JWT_SECRET = 'bench-floor-secret-0123456789abcdef';
-const USAGE = 'npm run bench:http-floor -- [--rounds N] [--connections N] [--seconds S]';
+const USAGE = 'npm run bench:http-floor -- [--rounds 3] [--connections 100,1000] [--seconds 4]';
 
-type RowName =
-  | 'bare'
-  | 'relay, echo'
-  | 'relay, durable'
-  | 'contract, durable'
-  | 'contract, sold out';
+const ROWS = [
+  'bare',
+  'relay, echo',
+  'relay, durable',
+  'contract, durable',
+  'contract, sold out',
+] as const;
+type RowName = (typeof ROWS)[number];
 
-interface Round {
-  readonly perSecond: number;
-  /** Process group → CPU µs per reply. */
-  readonly cpuUsPerReply: ReadonlyMap<string, number>;
+interface Options {
+  readonly rounds: number;
+  readonly connections: readonly number[];
+  readonly seconds: number;
 }
 
-function options(): { rounds: number; connections: number; seconds: number } | null {
+function options(): Options | null {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '5' },
-      connections: { type: 'string', default: '100' },
+      rounds: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '100,1000' },
       seconds: { type: 'string', default: '4' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) return null;
-  const numbers = [values.rounds, values.connections, values.seconds].map(Number);
-  if (!numbers.every((n) => Number.isSafeInteger(n) && n > 0)) throw new Error(USAGE);
-  const [rounds, connections, seconds] = numbers as [number, number, number];
-  return { rounds, connections, seconds };
+  const positive = (text: string): number => {
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new Error(`not a positive integer: ${text}\n${USAGE}`);
+    return n;
+  };
+  return {
+    rounds: positive(values.rounds),
+    connections: values.connections.split(',').map(positive),
+    seconds: positive(values.seconds),
+  };
 }
 
-/** Forks one of bench/'s processes and waits for its first IPC message (ready, or its port). */
-async function start(
-  file: string,
-  env: NodeJS.ProcessEnv,
-  args: string[] = [],
-): Promise<{ process: ChildProcess; message: unknown }> {
-  const started = fork(join(PROJECT_ROOT, 'dist/bench', file), args, { env });
-  const [message] = await once(started, 'message');
-  return { process: started, message };
+interface Row {
+  readonly url: string;
+  readonly requests: autocannon.Request[];
+  readonly status: number;
+  readonly groups: readonly ProcessGroup[];
+  /** The durable responder, whose JetStream backlog must drain before the next row. */
+  readonly responder?: ChildProcess;
 }
 
-async function server(
-  file: string,
-  env: NodeJS.ProcessEnv,
-): Promise<{ url: string; process: ChildProcess }> {
-  const { process: started, message } = await start(file, env);
-  return { url: `http://127.0.0.1:${(message as { port: number }).port}`, process: started };
+async function drained(responder: ChildProcess | undefined): Promise<void> {
+  if (responder === undefined) return;
+  responder.send('drain');
+  await once(responder, 'message');
 }
 
-const load = (url: string, connections: number, seconds: number, requests: autocannon.Request[]) =>
-  new Promise<autocannon.Result>((resolve, reject) =>
-    autocannon({ url, connections, duration: seconds, requests }, (error, result) =>
-      error ? reject(error) : resolve(result),
-    ),
+/** Measures a row; throws unless every reply had the row's status (a floor that fails is none). */
+async function measureRow(row: Row, connections: number, seconds: number): Promise<Measurement> {
+  const measured = await measure(row.url, row.requests, connections, row.groups, seconds);
+  await drained(row.responder);
+  const other = Object.entries(measured.outcomes).filter(
+    ([outcome]) =>
+      outcome !== String(row.status) && outcome !== 'connections unanswered in warm-up',
   );
-
-async function measure(
-  url: string,
-  requests: autocannon.Request[],
-  expectedStatus: number,
-  groups: readonly ProcessGroup[],
-  shape: { connections: number; seconds: number },
-): Promise<Round> {
-  await load(url, shape.connections, WARMUP_S, requests);
-  const before = readCpu(groups);
-  const result = await load(url, shape.connections, shape.seconds, requests);
-  const spent = cpuBetween(before, readCpu(groups));
-  const replies = result.requests.total;
-  const wrong = expectedStatus === 201 ? result.non2xx : result['2xx'];
-  if (wrong > 0 || result.errors > 0)
-    throw new Error(
-      `${url}: ${wrong} replies other than ${expectedStatus}, ${result.errors} errors`,
-    );
-  const cpuUsPerReply = new Map(
-    [...spent.byGroup].map(([group, ms]) => [group, (ms * 1000) / replies] as const),
-  );
-  return { perSecond: replies / shape.seconds, cpuUsPerReply };
+  if (other.length > 0)
+    throw new Error(`${row.url}: replies other than ${row.status}: ${JSON.stringify(other)}`);
+  return measured;
 }
 
 const median = (values: readonly number[]): number => {
@@ -131,111 +114,131 @@ async function main(): Promise<void> {
   const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats') });
   const env = { ...process.env, NATS_URL: nats.url, FLOOR_DIR: dir, FLOOR_JWT_SECRET: JWT_SECRET };
   const children: ChildProcess[] = [];
+  async function started<T extends { child: ChildProcess }>(starting: Promise<T>): Promise<T> {
+    const running = await starting;
+    children.push(running.child);
+    return running;
+  }
+  const responder = async (mode: 'echo' | 'durable') =>
+    (await started(forkBenchProcess('floor/journal-responder.js', { env, args: [mode] }))).child;
+  const server = (file: string, extra: NodeJS.ProcessEnv = {}) =>
+    started(startBenchServer(file, { ...env, ...extra }));
   try {
-    const bare = await server('bare-http-server.js', env);
-    const relay = await server('floor/relay-server.js', env);
-    const contract = await server('floor/relay-server.js', { ...env, FLOOR_CONTRACT: '1' });
-    children.push(bare.process, relay.process, contract.process);
+    const echo = await responder('echo');
+    const durable = await responder('durable');
+    const bare = await server('bare-http-server.js');
+    const relayEcho = await server('floor/relay-server.js', { FLOOR_MODE: 'echo' });
+    const relayDurable = await server('floor/relay-server.js', { FLOOR_MODE: 'durable' });
+    const contract = await server('floor/relay-server.js', {
+      FLOOR_MODE: 'durable',
+      FLOOR_CONTRACT: '1',
+    });
     const tokens = new TokenPool(JWT_SECRET, CUSTOMERS, 'floor-c');
     const open = ordersOfEveryCustomer(tokens, 'open');
     const soldOut = ordersOfEveryCustomer(tokens, 'sold-out');
-    const order: RowName[] = [
-      'bare',
-      'relay, echo',
-      'relay, durable',
-      'contract, durable',
-      'contract, sold out',
-    ];
-    const rounds = new Map<RowName, Round[]>(order.map((name) => [name, []]));
-    const record = (name: RowName, round: Round) => rounds.get(name)!.push(round);
-    const groupsOf = (http: ChildProcess, responder?: ChildProcess): ProcessGroup[] => [
+    const alone = (http: ChildProcess): ProcessGroup[] => [
       processGroup('http', http),
-      ...(responder === undefined
-        ? []
-        : [processGroup('responder', responder), processGroup('nats-server', nats)]),
       LOAD_GENERATOR,
     ];
-
-    for (let round = 1; round <= shape.rounds; round += 1) {
-      console.log(`round ${round} of ${shape.rounds}…`);
-      record('bare', await measure(bare.url, open, 201, groupsOf(bare.process), shape));
-      record(
-        'contract, sold out',
-        await measure(contract.url, soldOut, 409, groupsOf(contract.process), shape),
-      );
-      for (const mode of ['echo', 'durable'] as const) {
-        const responder = (await start('floor/journal-responder.js', env, [mode])).process;
-        try {
-          const relayRow = mode === 'echo' ? 'relay, echo' : 'relay, durable';
-          record(
-            relayRow,
-            await measure(relay.url, open, 201, groupsOf(relay.process, responder), shape),
-          );
-          if (mode === 'durable')
-            record(
-              'contract, durable',
-              await measure(contract.url, open, 201, groupsOf(contract.process, responder), shape),
-            );
-        } finally {
-          responder.kill('SIGTERM');
-          await once(responder, 'exit');
-        }
+    const relayed = (http: ChildProcess, to: ChildProcess): ProcessGroup[] => [
+      processGroup('http', http),
+      processGroup('responder', to),
+      processGroup('nats-server', nats),
+      LOAD_GENERATOR,
+    ];
+    const rows: Record<RowName, Row> = {
+      bare: { url: bare.url, requests: open, status: 201, groups: alone(bare.child) },
+      'relay, echo': {
+        url: relayEcho.url,
+        requests: open,
+        status: 201,
+        groups: relayed(relayEcho.child, echo),
+      },
+      'relay, durable': {
+        url: relayDurable.url,
+        requests: open,
+        status: 201,
+        groups: relayed(relayDurable.child, durable),
+        responder: durable,
+      },
+      'contract, durable': {
+        url: contract.url,
+        requests: open,
+        status: 201,
+        groups: relayed(contract.child, durable),
+        responder: durable,
+      },
+      'contract, sold out': {
+        url: contract.url,
+        requests: soldOut,
+        status: 409,
+        groups: alone(contract.child),
+      },
+    };
+    for (const connections of shape.connections) {
+      const rounds = new Map<RowName, Measurement[]>(ROWS.map((name) => [name, []]));
+      for (let round = 0; round < shape.rounds; round += 1) {
+        console.log(`${connections} connections, round ${round + 1} of ${shape.rounds}…`);
+        const order = [...ROWS.slice(round % ROWS.length), ...ROWS.slice(0, round % ROWS.length)];
+        for (const name of order)
+          rounds.get(name)!.push(await measureRow(rows[name], connections, shape.seconds));
       }
+      report(rounds, connections, shape.seconds);
     }
-    report(rounds, shape);
   } finally {
-    for (const started of children) started.kill('SIGTERM');
+    for (const child of children) child.kill('SIGTERM');
     await nats.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+function cpuPerReply(measured: Measurement): Map<string, number> {
+  const { cpu } = measured;
+  if (cpu === undefined || cpu.replies === 0) return new Map();
+  return new Map([...cpu.spent.byGroup].map(([group, ms]) => [group, (ms * 1000) / cpu.replies]));
+}
+
 function report(
-  rounds: ReadonlyMap<RowName, Round[]>,
-  shape: { connections: number; seconds: number },
+  rounds: ReadonlyMap<RowName, Measurement[]>,
+  connections: number,
+  seconds: number,
 ): void {
   const bare = rounds.get('bare')!;
   const ratioOf = (name: RowName): { median: number; low: number; high: number } => {
-    const ratios = rounds.get(name)!.map((round, i) => round.perSecond / bare[i]!.perSecond);
+    const ratios = rounds.get(name)!.map((m, i) => m.perSecond / bare[i]!.perSecond);
     return { median: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios) };
   };
   const rows: BenchRow[] = [...rounds].map(([name, measured]) => {
-    const groups = [...measured[0]!.cpuUsPerReply.keys()];
-    const cpu = groups
-      .map(
-        (group) =>
-          `${group} ${Math.round(median(measured.map((r) => r.cpuUsPerReply.get(group)!)))}`,
-      )
+    const perReply = measured.map(cpuPerReply);
+    const cpu = [...(perReply[0]?.keys() ?? [])]
+      .map((group) => `${group} ${Math.round(median(perReply.map((m) => m.get(group) ?? 0)))}`)
       .join(', ');
+    const p99 = `p99 ${median(measured.map((m) => m.p99Ms)).toFixed(1)} ms`;
     const ratio = name === 'bare' ? undefined : ratioOf(name);
     return {
       name,
-      value: median(measured.map((round) => round.perSecond)),
+      value: median(measured.map((m) => m.perSecond)),
       unit: 'req/s',
       ...(ratio === undefined
-        ? { note: `CPU µs/reply: ${cpu}` }
+        ? { note: `${p99}; CPU µs/reply: ${cpu}` }
         : {
             ratio: ratio.median,
             baseline: 'bare',
-            note: `rounds ${ratio.low.toFixed(2)}–${ratio.high.toFixed(2)}x; CPU µs/reply: ${cpu}`,
+            note: `rounds ${ratio.low.toFixed(2)}–${ratio.high.toFixed(2)}x; ${p99}; CPU µs/reply: ${cpu}`,
           }),
     };
   });
   printTable(
-    `bench:http-floor — ${shape.connections} connections, ${shape.seconds} s per row and round, ` +
-      `medians of ${bare.length} rounds (ratio: median of each round's ratio to its bare route)`,
+    `bench:http-floor — ${connections} connections, ${seconds} s per row and round, medians of ` +
+      `${bare.length} rounds (ratio: median of each round's ratio to its bare route)`,
     rows,
   );
   const goal = (name: RowName, goalRatio: number, what: string) => {
     const { median: ratio, high } = ratioOf(name);
-    const verdict =
-      high < goalRatio
-        ? 'under the goal in every round'
-        : ratio < goalRatio
-          ? 'under the goal in most rounds'
-          : 'reaches the goal';
+    const rounds = high < goalRatio ? 'in no round' : 'in some rounds';
     console.log(
-      `${what}: the floor's median ${ratio.toFixed(2)}x vs goal ≥ ${goalRatio}x — ${verdict}`,
+      `${what}, ${connections} connections: the floor's median ${ratio.toFixed(2)}x, goal ≥ ` +
+        `${goalRatio}x ${ratio < goalRatio ? 'missed' : 'reached'}; reached ${rounds}`,
     );
   };
   console.log('');

@@ -1,4 +1,5 @@
-import { createServer } from 'node:net';
+import { randomInt } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
 import t from 'tap';
 import { FREE_PORT_MAX, FREE_PORT_MIN, freePort } from '../scripts/lib/free-port.js';
 
@@ -19,11 +20,22 @@ t.test(
 );
 
 t.test('freePort passes over a port that is taken', async (t) => {
-  const taken = await freePort();
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(taken, '127.0.0.1', resolve));
+  // A port of the range this process has not handed out, taken by a server of the test's own.
+  const listen = (port: number) =>
+    new Promise<Server | null>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(null));
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    });
+  let offset = randomInt(FREE_PORT_MAX - FREE_PORT_MIN);
+  let server = await listen(FREE_PORT_MIN + offset);
+  while (server === null) {
+    offset = (offset + 1) % (FREE_PORT_MAX - FREE_PORT_MIN);
+    server = await listen(FREE_PORT_MIN + offset);
+  }
   t.teardown(() => server.close());
-  const next = await freePort(taken - FREE_PORT_MIN);
+  const taken = FREE_PORT_MIN + offset;
+  const next = await freePort(offset);
   t.not(next, taken, 'not the taken port');
   t.ok(next > taken || next < FREE_PORT_MIN + 100, 'the next free one after it (wrapping round)');
 });

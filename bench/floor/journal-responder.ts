@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, createInbox, headers, type Msg } from '@nats-io/transport-node';
 import { ensureStream } from '../../service-kit/jetstream-stream.js';
-import { FLOOR_COMMAND_SUBJECT, FLOOR_STREAM, FLOOR_STREAM_SUBJECT } from './subjects.js';
+import { FLOOR_STREAM, FLOOR_STREAM_SUBJECT, floorCommandSubject } from './subjects.js';
 
 // The engine's side of bench:http-floor's floor. `echo` answers each request at once. `durable`
 // does the least DESIGN.md asks before and after an acknowledgement: the orders of every request
 // appended to a file and fdatasync'd, requests arriving meanwhile committed together in the next
 // write (group commit), the reply only after that; then one JetStream message per order with its
 // Nats-Msg-Id (the outbox, I4), acknowledged off the reply's path. No decision, no state, no CRC.
+// Asked 'drain' over IPC, it answers 'drained' once JetStream has acknowledged every message, so
+// the next row doesn't pay for this one's outbox.
 
 const mode = process.argv[2];
 if (mode !== 'echo' && mode !== 'durable') throw new Error('usage: journal-responder echo|durable');
@@ -29,12 +31,23 @@ interface Commit {
 }
 
 const acks = createInbox();
+// Order ids unique to this process: JetStream would drop a repeated Nats-Msg-Id as a duplicate
+// (its window is 2 minutes), skipping the very store write the durable rows are to pay for.
+const ORDER_ID_PREFIX = `floor-${process.pid}-${Date.now()}~`;
+let published = 0;
+let acknowledged = 0;
+const drainWaiters: (() => void)[] = [];
 if (mode === 'durable') {
   await ensureStream(await jetstreamManager(nc), {
     name: FLOOR_STREAM,
     subjects: [FLOOR_STREAM_SUBJECT],
   });
-  nc.subscribe(`${acks}.*`, { callback: () => undefined });
+  nc.subscribe(`${acks}.*`, {
+    callback: () => {
+      acknowledged += 1;
+      if (acknowledged === published) for (const tell of drainWaiters.splice(0)) tell();
+    },
+  });
 }
 const fd = mode === 'durable' ? openSync(join(process.env.FLOOR_DIR ?? '.', 'journal'), 'a') : -1;
 let sequence = 0;
@@ -47,6 +60,7 @@ function answer({ orders, message }: Commit): void {
   for (const order of orders) {
     const header = headers();
     header.set('Nats-Msg-Id', order.orderId);
+    published += 1;
     nc.publish(FLOOR_STREAM_SUBJECT, encoder.encode(JSON.stringify(order)), {
       reply: `${acks}.${order.orderId}`,
       headers: header,
@@ -71,13 +85,13 @@ function commit(): void {
   });
 }
 
-nc.subscribe(FLOOR_COMMAND_SUBJECT, {
+nc.subscribe(floorCommandSubject(mode), {
   callback: (_error, message) => {
     const quantities = JSON.parse(decoder.decode(message.data)) as number[];
     const createdAt = new Date().toISOString();
     const orders = quantities.map((quantity): Order => {
       sequence += 1;
-      return { orderId: `floor~${sequence}`, quantity, status: 'CONFIRMED', createdAt };
+      return { orderId: `${ORDER_ID_PREFIX}${sequence}`, quantity, status: 'CONFIRMED', createdAt };
     });
     if (mode === 'echo') return answer({ orders, message });
     queued.push({ orders, message });
@@ -85,6 +99,12 @@ nc.subscribe(FLOOR_COMMAND_SUBJECT, {
   },
 });
 await nc.flush();
+process.on('message', (request) => {
+  if (request !== 'drain') return;
+  const tell = () => process.send?.('drained');
+  if (acknowledged === published) tell();
+  else drainWaiters.push(tell);
+});
 process.send?.('ready');
 // Requests still arriving after a row (autocannon's last ones) get "no responders", not a timeout.
 process.on('SIGTERM', () => {

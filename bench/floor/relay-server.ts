@@ -5,10 +5,10 @@ import { createVerifier } from 'fast-jwt';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Counter, Histogram } from 'prom-client';
-import { FLOOR_COMMAND_SUBJECT } from './subjects.js';
+import { floorCommandSubject } from './subjects.js';
 
 // A floor for bench:http-floor: the least a gateway of DESIGN.md's shape does for an order. Its
-// route hands the order to a responder over NATS request-reply, the orders of one event-loop turn
+// route hands the order to a responder (FLOOR_MODE: echo, or durable) over NATS request-reply, the orders of one event-loop turn
 // in one request (as our gateway batches), and answers 201 with the responder's reply. With
 // FLOOR_CONTRACT=1 it also does, on every request, what issue 5 requires of the gateway and
 // nothing more: verify the bearer JWT (fast-jwt, its cache keyed by the token, as ours is),
@@ -18,6 +18,7 @@ import { FLOOR_COMMAND_SUBJECT } from './subjects.js';
 // sold-out fast path. Tells its parent its port over IPC.
 
 const CONTRACT = process.env.FLOOR_CONTRACT === '1';
+const SUBJECT = floorCommandSubject(process.env.FLOOR_MODE === 'echo' ? 'echo' : 'durable');
 const REQUEST_TIMEOUT_MS = 5_000;
 const TOKEN_CACHE_MAX = 100_000;
 const SOLD_OUT_SALE = 'sold-out';
@@ -38,7 +39,7 @@ function flush(): void {
   const batch = waiting;
   waiting = [];
   const body = encoder.encode(JSON.stringify(batch.map((order) => order.quantity)));
-  nc.request(FLOOR_COMMAND_SUBJECT, body, { timeout: REQUEST_TIMEOUT_MS }).then(
+  nc.request(SUBJECT, body, { timeout: REQUEST_TIMEOUT_MS }).then(
     (message) => {
       const replies = JSON.parse(decoder.decode(message.data)) as unknown[];
       batch.forEach((order, i) => {
@@ -67,8 +68,10 @@ const app = (
     : Fastify({ logger: false })
 ) as FastifyInstance;
 
+const secret = process.env.FLOOR_JWT_SECRET;
+if (CONTRACT && !secret) throw new Error('FLOOR_JWT_SECRET is required with FLOOR_CONTRACT=1');
 const verify = createVerifier({
-  key: process.env.FLOOR_JWT_SECRET ?? '',
+  key: secret ?? 'unused',
   algorithms: ['HS256'],
   cache: TOKEN_CACHE_MAX,
   cacheKeyBuilder: (token: string) => token,

@@ -23,6 +23,8 @@ function canListen(port: number): Promise<boolean> {
 }
 
 const SPAN = FREE_PORT_MAX - FREE_PORT_MIN;
+/** Handed out by this process already: two calls before either port is bound get two ports. */
+const handedOut = new Set<number>();
 
 /**
  * A TCP port free on 127.0.0.1 a moment ago, outside the ephemeral range: the first free one from
@@ -30,8 +32,11 @@ const SPAN = FREE_PORT_MAX - FREE_PORT_MIN;
  */
 export async function freePort(first = randomInt(SPAN)): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt += 1) {
-    const port = FREE_PORT_MIN + ((first + attempt) % SPAN);
+    const port = FREE_PORT_MIN + ((((first + attempt) % SPAN) + SPAN) % SPAN);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await canListen(port)) return port;
+    handedOut.delete(port);
   }
   throw new Error(`no free port among ${ATTEMPTS_MAX} tried from ${FREE_PORT_MIN + first}`);
 }
