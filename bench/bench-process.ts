@@ -6,6 +6,8 @@ import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
 // The benches' own child processes (dist/bench/…): forked, then ready once they send their first
 // IPC message (a server sends its port). One that exits before that fails the bench at once.
 
+const READY_WAIT_MS_MAX = 30_000;
+
 export async function forkBenchProcess(
   file: string,
   options: { env?: NodeJS.ProcessEnv; args?: readonly string[] } = {},
@@ -16,7 +18,11 @@ export async function forkBenchProcess(
   const exited = once(child, 'exit').then(([code, signal]) => {
     throw new Error(`${file} exited (${code ?? signal}) before it was ready`);
   });
-  const [message] = await Promise.race([once(child, 'message'), exited]);
+  const ready = once(child, 'message', { signal: AbortSignal.timeout(READY_WAIT_MS_MAX) });
+  const [message] = await Promise.race([ready, exited]).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   exited.catch(() => {}); // It exits later, when the bench stops it.
   return { child, message };
 }

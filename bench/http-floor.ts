@@ -32,6 +32,8 @@ import { type BenchRow, printTable } from './table.js';
 const DURABLE_RATIO_GOAL = 0.5;
 const SOLD_OUT_RATIO_GOAL = 0.9;
 const CUSTOMERS = 64;
+/** How long a row's JetStream backlog may take to drain before the bench gives up. */
+const DRAIN_WAIT_MS_MAX = 60_000;
 const JWT_SECRET = 'bench-floor-secret-0123456789abcdef';
 const USAGE = 'npm run bench:http-floor -- [--rounds 3] [--connections 100,1000] [--seconds 4]';
 
@@ -95,7 +97,14 @@ const WARM_UP_OUTCOMES: ReadonlySet<string> = new Set([
 async function drained(responder: ChildProcess | undefined): Promise<void> {
   if (responder === undefined) return;
   responder.send('drain');
-  await once(responder, 'message');
+  const exited = once(responder, 'exit').then(() => {
+    throw new Error('the durable responder exited');
+  });
+  const [reply] = await Promise.race([
+    once(responder, 'message', { signal: AbortSignal.timeout(DRAIN_WAIT_MS_MAX) }),
+    exited,
+  ]);
+  if (reply !== 'drained') throw new Error(`the durable responder answered ${String(reply)}`);
 }
 
 /** Measures a row; throws unless every reply had the row's status (a floor that fails is none). */

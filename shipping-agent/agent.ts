@@ -49,9 +49,13 @@ export async function startAgent(
   const carrier = new CarrierClient(config.carrierUrl, config.carrier);
   const breaker = new CarrierBreaker(carrier, config.breaker, logger);
   let inflight = 0;
-  /** Deliveries in hand waiting for an engine, or for a slot after that wait (`resuming`). */
+  /** Deliveries in hand waiting for an engine that doesn't answer: they hold no slot. */
   let waitingForEngine = 0;
-  const resuming: (() => void)[] = [];
+  /**
+   * Deliveries in hand waiting for a slot, in order: back from an engine wait, or brought by a
+   * pull that was open when the slots filled up. They hold none yet.
+   */
+  const slotQueue: (() => void)[] = [];
   const metrics = new AgentMetrics(
     () => breaker.state,
     () => inflight,
@@ -82,11 +86,10 @@ export async function startAgent(
       waitingForEngine += 1;
       slotReleased();
     },
-    engineWaitEnded: () =>
-      new Promise<void>((resolve) => {
-        resuming.push(resolve);
-        slotReleased();
-      }),
+    engineWaitEnded: () => {
+      waitingForEngine -= 1;
+      return takeSlot();
+    },
     // The timer's own abort handling: a listener added per pause by hand outlived its timer, and
     // a delivery waiting for the engine pauses every second.
     pause: (ms) => delay(ms, undefined, { signal: stopping.signal }).catch(() => undefined),
@@ -103,27 +106,42 @@ export async function startAgent(
     freed?.();
   }
 
-  const working = (): number => inflight - waitingForEngine;
+  /** Deliveries holding a slot: at most SHIPPING_CONCURRENCY. */
+  const working = (): number => inflight - waitingForEngine - slotQueue.length;
 
-  /** A slot may be free: deliveries back from a wait take it first, then new messages. */
+  /** Resolves once the delivery holds a slot: at once if one is free and nobody queues for one. */
+  function takeSlot(): Promise<void> {
+    return new Promise((resolve) => {
+      slotQueue.push(resolve);
+      slotReleased();
+    });
+  }
+
+  /** A slot may be free: the queue takes it first, in order, then the puller may fetch. */
   function slotReleased(): void {
-    while (resuming.length > 0 && working() < config.concurrency) {
-      waitingForEngine -= 1;
-      resuming.shift()!();
-    }
+    // working() counts the queue out: admitting the head (shift) makes it one more working.
+    while (slotQueue.length > 0 && working() < config.concurrency) slotQueue.shift()!();
     wakePuller();
   }
 
   /** Messages the agent may take now: free slots, within the bound on deliveries held. */
   function room(): number {
-    if (resuming.length > 0) return 0;
+    if (slotQueue.length > 0) return 0;
     const held = config.concurrency + config.engineWaitersMax - inflight;
     return Math.min(config.concurrency - working(), held);
   }
 
   function start(msg: JsMsg): void {
     inflight += 1;
-    void deliver(msg, deps)
+    // A fetch stays open for up to FETCH_EXPIRES_MS: what it brings after the slots filled up
+    // (deliveries back from an engine wait took them) waits its turn like those did, telling
+    // JetStream meanwhile that it is in hand (else it would go to another agent after ack_wait).
+    const inHand = setInterval(() => msg.working(), config.ackWaitMs / 2);
+    void takeSlot()
+      .then(() => {
+        clearInterval(inHand);
+        return deliver(msg, deps);
+      })
       .then(
         (outcome) => metrics.delivered(outcome, msg.info.deliveryCount),
         (error: unknown) => {

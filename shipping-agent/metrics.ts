@@ -65,7 +65,7 @@ export class AgentMetrics {
     });
     new Gauge({
       name: `${PREFIX}deliveries_waiting_for_engine`,
-      help: 'Deliveries in hand waiting for an engine that does not answer, or for a slot after it',
+      help: 'Deliveries in hand waiting for an engine that does not answer (holding no slot)',
       registers,
       collect() {
         this.set(waitingForEngine());

@@ -1,4 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
 import t from 'tap';
+import { ORDERS_STREAM, SHIPPING_CONSUMER } from '../engine/protocol/index.js';
 import { readDeadLetters } from '../scripts/lib/dead-letters.js';
 import type { LogLine } from '../scripts/lib/engine-process.js';
 import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
@@ -18,6 +21,7 @@ const NORTH = 6;
 const SOUTH = 4;
 const CONCURRENCY = 2;
 const STREAM_WAIT_MS = 10_000;
+const CONSUMER_POLL_MS = 50;
 /** Carrier calls take up to this long, so that calls made at about the same time overlap. */
 const CARRIER_LATENCY_MS_MAX = 200;
 /** Bounds the test if south waited for the whole ENGINE_WAIT_MS below (it must not). */
@@ -109,5 +113,54 @@ t.test(
     await statuses[0]!.until(north, 'SHIPPING_REQUESTED');
     await statuses[1]!.until(south, 'SHIPPING_REQUESTED');
     t.pass('every order shipped once the north engine was back');
+  },
+);
+
+t.test(
+  'orders pulled while the slots are taken wait for one: never more carrier calls than slots',
+  { timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    // Two north deliveries wait for their engine, so the agent keeps a pull open for two more.
+    // The engine comes back and both take their slots again, their carrier calls held; then two
+    // south orders arrive and that open pull brings them: they must wait for a slot.
+    const stack = await startShippingStack(t, {
+      sales: ['north'],
+      carrierEnv: { LOG_LEVEL: 'debug' }, // its "shipment call held" lines
+    });
+    await startEngine(t, {
+      natsUrl: stack.nats.url,
+      walDir: await tempDir(t, 'wal-south'),
+      sales: ['south'],
+    });
+    for (const sale of ['north', 'south'])
+      await stack.client.configureSale(sale, { stock: 100, perCustomerLimit: 1 });
+    const north = await placeOrders(stack.client, 'north', CONCURRENCY);
+    await waitForOrdersStream(stack.nc, CONCURRENCY, STREAM_WAIT_MS);
+    await stack.engine.kill('SIGKILL');
+    const agent = await stack.startAgent({ ...AGENT_ENV, ENGINE_WAIT_MS: '600000' });
+    const waiting = () => agent.logs.filter((line) => line.msg === WAITING).length;
+    await agent.waitForLog(() => waiting() === CONCURRENCY);
+
+    await stack.carrier.setFaults({ timeoutRate: 1 });
+    await startEngine(t, { natsUrl: stack.nats.url, walDir: stack.walDir, sales: ['north'] });
+    const held = () => stack.carrier.logs.filter((line) => line.msg === 'shipment call held');
+    await stack.carrier.waitForLog(() => held().length === CONCURRENCY);
+    const south = await placeOrders(stack.client, 'south', CONCURRENCY);
+    const consumer = () =>
+      jetstreamManager(stack.nc).then((jsm) =>
+        jsm.consumers.info(ORDERS_STREAM, SHIPPING_CONSUMER),
+      );
+    // No event says the agent has the south messages in hand: ask the consumer until it does.
+    while ((await consumer()).num_ack_pending < 2 * CONCURRENCY) await delay(CONSUMER_POLL_MS);
+    await stack.carrier.setFaults({ timeoutRate: 0 });
+
+    const statuses = [followStatuses(stack.nc, 'north'), followStatuses(stack.nc, 'south')];
+    await statuses[0]!.until(north, 'SHIPPING_REQUESTED');
+    await statuses[1]!.until(south, 'SHIPPING_REQUESTED');
+    const shipped = await stack.carrier.stats();
+    t.ok(
+      shipped.inFlightMax <= CONCURRENCY,
+      `at most ${CONCURRENCY} carrier calls at once (${shipped.inFlightMax})`,
+    );
   },
 );

@@ -37,6 +37,11 @@ const ORDER_ID_PREFIX = `floor-${process.pid}-${Date.now()}~`;
 let published = 0;
 let acknowledged = 0;
 const drainWaiters: (() => void)[] = [];
+/** Nothing left to commit, publish or have acknowledged. */
+const isDrained = (): boolean => !committing && queued.length === 0 && acknowledged === published;
+function tellIfDrained(): void {
+  if (isDrained()) for (const tell of drainWaiters.splice(0)) tell();
+}
 if (mode === 'durable') {
   await ensureStream(await jetstreamManager(nc), {
     name: FLOOR_STREAM,
@@ -45,7 +50,7 @@ if (mode === 'durable') {
   nc.subscribe(`${acks}.*`, {
     callback: () => {
       acknowledged += 1;
-      if (acknowledged === published) for (const tell of drainWaiters.splice(0)) tell();
+      tellIfDrained();
     },
   });
 }
@@ -81,6 +86,7 @@ function commit(): void {
       committing = false;
       for (const entry of group) answer(entry);
       commit();
+      tellIfDrained();
     });
   });
 }
@@ -101,9 +107,8 @@ nc.subscribe(floorCommandSubject(mode), {
 await nc.flush();
 process.on('message', (request) => {
   if (request !== 'drain') return;
-  const tell = () => process.send?.('drained');
-  if (acknowledged === published) tell();
-  else drainWaiters.push(tell);
+  drainWaiters.push(() => process.send?.('drained'));
+  tellIfDrained();
 });
 process.send?.('ready');
 // Requests still arriving after a row (autocannon's last ones) get "no responders", not a timeout.

@@ -18,7 +18,9 @@ import { floorCommandSubject } from './subjects.js';
 // sold-out fast path. Tells its parent its port over IPC.
 
 const CONTRACT = process.env.FLOOR_CONTRACT === '1';
-const SUBJECT = floorCommandSubject(process.env.FLOOR_MODE === 'echo' ? 'echo' : 'durable');
+const MODE = process.env.FLOOR_MODE;
+if (MODE !== 'echo' && MODE !== 'durable') throw new Error(`FLOOR_MODE must be echo or durable`);
+const SUBJECT = floorCommandSubject(MODE);
 const REQUEST_TIMEOUT_MS = 5_000;
 const TOKEN_CACHE_MAX = 100_000;
 const SOLD_OUT_SALE = 'sold-out';

@@ -38,5 +38,7 @@ export async function freePort(first = randomInt(SPAN)): Promise<number> {
     if (await canListen(port)) return port;
     handedOut.delete(port);
   }
-  throw new Error(`no free port among ${ATTEMPTS_MAX} tried from ${FREE_PORT_MIN + first}`);
+  throw new Error(
+    `no free port among ${ATTEMPTS_MAX} tried in ${FREE_PORT_MIN}–${FREE_PORT_MAX - 1}`,
+  );
 }
