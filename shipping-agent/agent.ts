@@ -21,10 +21,10 @@ import { ensureAgentStreams } from './streams.js';
 
 // The shipping agent: pulls confirmed orders from the durable consumer `shipping` (several agents
 // share it), works on up to SHIPPING_CONCURRENCY deliveries at once, and stops gracefully: no new
-// pulls, the deliveries in hand finish (their waits cut short), then out. A delivery waiting for
-// an engine that doesn't answer (a restart, a failover, an engine down) leaves its slot to others
-// while it waits, and takes one again, before any new message, when it goes on: with sales spread
-// over several engines, one engine's absence must not stop the shipments of the others. In all,
+// pulls, the deliveries in hand finish (their waits cut short), then out. With
+// SHIPPING_ENGINE_WAITERS_MAX set (sales spread over several engines), a delivery waiting for an
+// engine that doesn't answer leaves its slot to others while it waits, and queues for one again
+// when it goes on, so that one engine's absence doesn't stop the shipments of the others. In all,
 // an agent holds at most SHIPPING_CONCURRENCY + SHIPPING_ENGINE_WAITERS_MAX deliveries.
 
 /** A pull waits this long for messages before asking again (an idle agent's heartbeat). */

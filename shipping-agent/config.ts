@@ -26,10 +26,11 @@ const AgentEnv = Type.Object({
   /**
    * Deliveries one agent may hold, on top of SHIPPING_CONCURRENCY, while they wait for an engine
    * that doesn't answer: a waiting delivery leaves its slot to others, so shipments of sales on
-   * other engines go on. 0: a waiting delivery keeps its slot. The default and SHIPPING_CONCURRENCY
-   * add up to SHIPPING_MAX_ACK_PENDING, all that JetStream hands out at once.
+   * other engines go on. For sales spread over several engines. 0, the default, suits one engine:
+   * every message in hand spends a delivery when the agent dies or the engine stays away past
+   * ENGINE_WAIT_MS, and more in hand then means more orders nearer their dead letter.
    */
-  SHIPPING_ENGINE_WAITERS_MAX: Type.Integer({ default: 192, minimum: 0, maximum: 100_000 }),
+  SHIPPING_ENGINE_WAITERS_MAX: Type.Integer({ default: 0, minimum: 0, maximum: 100_000 }),
   /** Redelivery delays after a failed delivery, by delivery number; the last one repeats. */
   SHIPPING_BACKOFF_MS: Type.String({
     default: '2000,5000,15000,30000,60000,120000,300000',

@@ -31,6 +31,7 @@ const PUT_BACK = 'delivery put back; it comes again shortly';
 const SHIPPED = 'shipment requested';
 const AGENT_ENV = {
   SHIPPING_CONCURRENCY: String(CONCURRENCY),
+  SHIPPING_ENGINE_WAITERS_MAX: '64',
   ENGINE_REQUEST_TIMEOUT_MS: '200',
 };
 
