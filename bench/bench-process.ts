@@ -15,16 +15,35 @@ export async function forkBenchProcess(
   const child = fork(join(PROJECT_ROOT, 'dist/bench', file), [...(options.args ?? [])], {
     env: options.env ?? process.env,
   });
-  const exited = once(child, 'exit').then(([code, signal]) => {
-    throw new Error(`${file} exited (${code ?? signal}) before it was ready`);
-  });
-  const ready = once(child, 'message', { signal: AbortSignal.timeout(READY_WAIT_MS_MAX) });
-  const [message] = await Promise.race([ready, exited]).catch((error: unknown) => {
+  const message = await nextMessage(child, file, READY_WAIT_MS_MAX).catch((error: unknown) => {
     child.kill('SIGKILL');
     throw error;
   });
-  exited.catch(() => {}); // It exits later, when the bench stops it.
   return { child, message };
+}
+
+/**
+ * The child's next IPC message. Fails if the child exits first or nothing comes within
+ * `timeoutMs`; either way no listener is left behind.
+ */
+export async function nextMessage(
+  child: ChildProcess,
+  what: string,
+  timeoutMs: number,
+): Promise<unknown> {
+  const answered = new AbortController();
+  const exited = once(child, 'exit', { signal: answered.signal }).then(([code, signal]) => {
+    throw new Error(`${what} exited (${code ?? signal})`);
+  });
+  const message = once(child, 'message', { signal: AbortSignal.timeout(timeoutMs) });
+  try {
+    const [first] = await Promise.race([message, exited]);
+    return first;
+  } finally {
+    answered.abort();
+    exited.catch(() => {}); // Aborted, or the race's loser.
+    message.catch(() => {});
+  }
 }
 
 /** A bench HTTP server: ready once it has sent `{ port }`. */

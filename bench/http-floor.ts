@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type autocannon from 'autocannon';
 import { NatsServerProcess } from '../scripts/lib/nats-server.js';
 import { TokenPool } from '../scripts/lib/token-pool.js';
-import { forkBenchProcess, startBenchServer } from './bench-process.js';
+import { forkBenchProcess, nextMessage, startBenchServer } from './bench-process.js';
 import { type Measurement, measure } from './closed-loop-window.js';
 import { LOAD_GENERATOR, type ProcessGroup, processGroup } from './compare/cpu-usage.js';
 import { ordersOfEveryCustomer } from './order-requests.js';
@@ -97,13 +96,7 @@ const WARM_UP_OUTCOMES: ReadonlySet<string> = new Set([
 async function drained(responder: ChildProcess | undefined): Promise<void> {
   if (responder === undefined) return;
   responder.send('drain');
-  const exited = once(responder, 'exit').then(() => {
-    throw new Error('the durable responder exited');
-  });
-  const [reply] = await Promise.race([
-    once(responder, 'message', { signal: AbortSignal.timeout(DRAIN_WAIT_MS_MAX) }),
-    exited,
-  ]);
+  const reply = await nextMessage(responder, 'the durable responder', DRAIN_WAIT_MS_MAX);
   if (reply !== 'drained') throw new Error(`the durable responder answered ${String(reply)}`);
 }
 

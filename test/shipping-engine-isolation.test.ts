@@ -35,12 +35,9 @@ const AGENT_ENV = {
   ENGINE_REQUEST_TIMEOUT_MS: '200',
 };
 
-/** North's and south's orders in ORDERS (north's first), then north's engine killed. */
-async function northAway(t: Teardown) {
-  const stack = await startShippingStack(t, {
-    sales: ['north'],
-    carrierEnv: { CARRIER_LATENCY_MS_MAX: String(CARRIER_LATENCY_MS_MAX) },
-  });
+/** The shipping stack with its engine serving north, a second engine serving south. */
+async function twoEngines(t: Teardown, carrierEnv: Readonly<Record<string, string>>) {
+  const stack = await startShippingStack(t, { sales: ['north'], carrierEnv });
   await startEngine(t, {
     natsUrl: stack.nats.url,
     walDir: await tempDir(t, 'wal-south'),
@@ -48,6 +45,12 @@ async function northAway(t: Teardown) {
   });
   for (const sale of ['north', 'south'])
     await stack.client.configureSale(sale, { stock: 100, perCustomerLimit: 1 });
+  return stack;
+}
+
+/** North's and south's orders in ORDERS (north's first), then north's engine killed. */
+async function northAway(t: Teardown) {
+  const stack = await twoEngines(t, { CARRIER_LATENCY_MS_MAX: String(CARRIER_LATENCY_MS_MAX) });
   const north = await placeOrders(stack.client, 'north', NORTH);
   const south = await placeOrders(stack.client, 'south', SOUTH);
   const stored = await waitForOrdersStream(stack.nc, NORTH + SOUTH, STREAM_WAIT_MS);
@@ -124,17 +127,9 @@ t.test(
     // Two north deliveries wait for their engine, so the agent keeps a pull open for two more.
     // The engine comes back and both take their slots again, their carrier calls held; then two
     // south orders arrive and that open pull brings them: they must wait for a slot.
-    const stack = await startShippingStack(t, {
-      sales: ['north'],
-      carrierEnv: { LOG_LEVEL: 'debug' }, // its "shipment call held" lines
-    });
-    await startEngine(t, {
-      natsUrl: stack.nats.url,
-      walDir: await tempDir(t, 'wal-south'),
-      sales: ['south'],
-    });
-    for (const sale of ['north', 'south'])
-      await stack.client.configureSale(sale, { stock: 100, perCustomerLimit: 1 });
+    const stack = await twoEngines(t, { LOG_LEVEL: 'debug' }); // its "shipment call held" lines
+    // Followed from the start: an order's status that came before its follower would be missed.
+    const statuses = [followStatuses(stack.nc, 'north'), followStatuses(stack.nc, 'south')];
     const north = await placeOrders(stack.client, 'north', CONCURRENCY);
     await waitForOrdersStream(stack.nc, CONCURRENCY, STREAM_WAIT_MS);
     await stack.engine.kill('SIGKILL');
@@ -155,7 +150,6 @@ t.test(
     while ((await consumer()).num_ack_pending < 2 * CONCURRENCY) await delay(CONSUMER_POLL_MS);
     await stack.carrier.setFaults({ timeoutRate: 0 });
 
-    const statuses = [followStatuses(stack.nc, 'north'), followStatuses(stack.nc, 'south')];
     await statuses[0]!.until(north, 'SHIPPING_REQUESTED');
     await statuses[1]!.until(south, 'SHIPPING_REQUESTED');
     const shipped = await stack.carrier.stats();

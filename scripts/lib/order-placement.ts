@@ -73,7 +73,7 @@ export async function placeOrder(
       token,
       body: { quantity },
       headers: { 'idempotency-key': randomUUID() },
-      ...(dispatcher === undefined ? {} : { dispatcher }),
+      dispatcher,
     });
     return classify(reply.status, reply.body);
   } catch (error) {
