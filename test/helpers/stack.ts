@@ -27,12 +27,24 @@ export interface StackOptions {
   readonly gatewayEnv?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Test gateways shed on event-loop lag only past a minute: two tap jobs on two cores, each with
+ * its own NATS, engine and gateways, can stall a process past the default 500 ms, and a test of
+ * something else then failed on an OVERLOADED it never asked for (CI, createSale). The shedding
+ * itself has its own test (gateway-event-loop-shedding), which sets its limit.
+ */
+const EVENT_LOOP_DELAY_MS_MAX_TESTS = 60_000;
+
 export async function startGateway(
   t: Teardown,
   natsUrl: string,
   env: Readonly<Record<string, string>> = {},
 ): Promise<GatewayProcess> {
-  const gateway = await GatewayProcess.start({ natsUrl, jwtSecret: TEST_JWT_SECRET, env });
+  const gateway = await GatewayProcess.start({
+    natsUrl,
+    jwtSecret: TEST_JWT_SECRET,
+    env: { EVENT_LOOP_DELAY_MS_MAX: String(EVENT_LOOP_DELAY_MS_MAX_TESTS), ...env },
+  });
   t.teardown(() => gateway.kill());
   return gateway;
 }
