@@ -52,14 +52,17 @@ t.test(
       if (reply.status === 201) accepted += 1;
       return reply;
     };
-    /** Probes until one answers `status`; returns it. */
-    const probeUntil = async (status: number) => {
+    /** Probes until one is answered `status` (with the error `code`, if given); returns it. */
+    const probeUntil = async (status: number, code?: string) => {
       const deadline = Date.now() + PHASE_WAIT_MS_MAX;
       for (;;) {
         const reply = await probe();
-        if (reply.status === status) return reply;
+        if (reply.status === status && (code === undefined || reply.body.error === code))
+          return reply;
         if (Date.now() > deadline)
-          throw new Error(`no ${status} in ${PHASE_WAIT_MS_MAX} ms; last ${reply.status}`);
+          throw new Error(
+            `no ${status} ${code ?? ''} in ${PHASE_WAIT_MS_MAX} ms; last ${reply.status}`,
+          );
         await delay(PROBE_PAUSE_MS);
       }
     };
@@ -80,7 +83,7 @@ t.test(
     await delay(STALL_MS);
     process.kill(pid, 'SIGCONT');
 
-    const refused = await probeUntil(503);
+    const refused = await probeUntil(503, 'OVERLOADED');
     expectError(t, refused, 503, 'OVERLOADED');
     expectRetryAfter(t, refused.headers, RETRY_AFTER_S, RETRY_AFTER_S);
     // While it sheds, the probes of an orchestrator still get through.

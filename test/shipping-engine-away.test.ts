@@ -14,18 +14,26 @@ import { followStatuses, placeOrders, startShippingStack } from './helpers/shipp
 
 const ORDERS = 20;
 const MAX_DELIVER = 2;
-/** Shorter than the outage: a held delivery must keep its message past it (heartbeats). */
-const ACK_WAIT_MS = 1_000;
+/**
+ * Shorter than the outage: a held delivery must keep its message past it (heartbeats, every half
+ * of it). Not shorter: an agent stalled past half of it on the shared CI machine would see a
+ * message come again.
+ */
+const ACK_WAIT_MS = 2_000;
 /** The outage (the scenario, not a wait for an event): past what MAX_DELIVER naks would last. */
 const ENGINE_AWAY_MS = (MAX_DELIVER + 1) * ENGINE_RETRY_DELAY_MS;
 const STREAM_WAIT_MS = 10_000;
 const WAITING = 'engine unavailable; waiting for it';
 const PUT_BACK = 'delivery put back; it comes again shortly';
-/** Few deliveries, a short ack wait, and an engine request given up quickly. */
+/**
+ * Few deliveries and a short ack wait. A dead engine answers "no responders" at once, so the
+ * engine request timeout plays no part: left long, so that a slow lookup on a starved machine is
+ * not taken for an engine away (the last test's short ENGINE_WAIT_MS would hand it back).
+ */
 const AGENT_ENV = {
   SHIPPING_MAX_DELIVER: String(MAX_DELIVER),
   SHIPPING_ACK_WAIT_MS: String(ACK_WAIT_MS),
-  ENGINE_REQUEST_TIMEOUT_MS: '200',
+  ENGINE_REQUEST_TIMEOUT_MS: '5000',
 };
 
 /** Orders confirmed and in ORDERS, the engine killed, then an agent started with `agentEnv`. */

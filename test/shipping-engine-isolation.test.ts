@@ -29,10 +29,11 @@ const TEST_TIMEOUT_MS = 120_000;
 const WAITING = 'engine unavailable; waiting for it';
 const PUT_BACK = 'delivery put back; it comes again shortly';
 const SHIPPED = 'shipment requested';
+/** The killed engine answers "no responders" at once; a long timeout keeps a slow south lookup from looking like an engine away. */
 const AGENT_ENV = {
   SHIPPING_CONCURRENCY: String(CONCURRENCY),
   SHIPPING_ENGINE_WAITERS_MAX: '64',
-  ENGINE_REQUEST_TIMEOUT_MS: '200',
+  ENGINE_REQUEST_TIMEOUT_MS: '5000',
 };
 
 /** The shipping stack with its engine serving north, a second engine serving south. */
@@ -73,7 +74,8 @@ t.test(
     await agent.waitForLog(() => shippedOf(agent.logs, south).length === SOUTH);
     t.equal(agent.logs.filter((line) => line.msg === PUT_BACK).length, 0, 'nothing handed back');
     t.equal(
-      agent.logs.filter((line) => line.msg === WAITING).length,
+      agent.logs.filter((line) => line.msg === WAITING && north.includes(line.orderId as string))
+        .length,
       NORTH,
       'every north order is in hand, waiting for its engine',
     );

@@ -1,4 +1,5 @@
-import { errorCodeOf, requestJson } from './http-json.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { errorCodeOf, type JsonReply, requestJson } from './http-json.js';
 
 // Creating and reading a sale through a gateway's HTTP API, as an operator would: the tools set a
 // sale up and read its stock with the same routes a shop uses.
@@ -30,6 +31,28 @@ export class SaleRequestError extends Error {
   }
 }
 
+/** A 503 (OVERLOADED, ENGINE_UNAVAILABLE) is retried after its Retry-After, this many times. */
+const UNAVAILABLE_RETRIES_MAX = 5;
+/** Bounds a Retry-After, so a tool never sleeps long on a proxy's word. */
+const RETRY_AFTER_S_MAX = 5;
+
+/**
+ * Sends until the answer is not a 503, as a client should: a gateway shedding for a moment or an
+ * engine restarting asks for a retry. Both requests here are safe to repeat (a PUT of the same
+ * settings, a read).
+ */
+async function retryingUnavailable(send: () => Promise<JsonReply>): Promise<JsonReply> {
+  for (let retries = 0; ; retries += 1) {
+    const reply = await send();
+    if (reply.status !== 503 || retries === UNAVAILABLE_RETRIES_MAX) return reply;
+    const retryAfterS = Number(reply.headers['retry-after']);
+    const waitS = Number.isFinite(retryAfterS)
+      ? Math.min(Math.max(retryAfterS, 0), RETRY_AFTER_S_MAX)
+      : 1;
+    await delay(waitS * 1_000);
+  }
+}
+
 function refusal(what: string, status: number, body: unknown): SaleRequestError {
   const code = errorCodeOf(body);
   const said = (body as { message?: unknown } | null)?.message;
@@ -37,25 +60,32 @@ function refusal(what: string, status: number, body: unknown): SaleRequestError 
   return new SaleRequestError(status, code, `${what}: ${status} ${code ?? ''} ${detail}`.trim());
 }
 
-/** PUT /v1/admin/sales/:saleId: creates the sale (true) or changes it (false). */
+/**
+ * PUT /v1/admin/sales/:saleId: creates the sale (true) or changes it (false). After a retried 503
+ * "changed" may mean the first attempt created it.
+ */
 export async function configureSale(
   gatewayUrl: string,
   adminToken: string,
   saleId: string,
   settings: SaleSettings,
 ): Promise<boolean> {
-  const reply = await requestJson(`${gatewayUrl}/v1/admin/sales/${encodeURIComponent(saleId)}`, {
-    method: 'PUT',
-    token: adminToken,
-    body: settings,
-  });
+  const reply = await retryingUnavailable(() =>
+    requestJson(`${gatewayUrl}/v1/admin/sales/${encodeURIComponent(saleId)}`, {
+      method: 'PUT',
+      token: adminToken,
+      body: settings,
+    }),
+  );
   if (reply.status !== 201 && reply.status !== 200)
     throw refusal(`configuring sale ${saleId}`, reply.status, reply.body);
   return reply.status === 201;
 }
 
 export async function readSale(gatewayUrl: string, saleId: string): Promise<SaleState> {
-  const reply = await requestJson(`${gatewayUrl}/v1/sales/${encodeURIComponent(saleId)}`);
+  const reply = await retryingUnavailable(() =>
+    requestJson(`${gatewayUrl}/v1/sales/${encodeURIComponent(saleId)}`),
+  );
   if (reply.status !== 200) throw refusal(`reading sale ${saleId}`, reply.status, reply.body);
   return reply.body as SaleState;
 }

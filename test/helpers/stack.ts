@@ -33,7 +33,7 @@ export interface StackOptions {
  * something else then failed on an OVERLOADED it never asked for (CI, createSale). The shedding
  * itself has its own test (gateway-event-loop-shedding), which sets its limit.
  */
-const EVENT_LOOP_DELAY_MS_MAX_TESTS = 60_000;
+export const EVENT_LOOP_DELAY_MS_MAX_TESTS = 60_000;
 
 export async function startGateway(
   t: Teardown,
