@@ -1,6 +1,7 @@
 import { loadEngineConfig } from './shell/config.js';
 import { StandbyAbortedError, startEngine } from './shell/engine.js';
 import { createLogger } from './shell/logger.js';
+import { SaleHomeConflictError } from './shell/sale-homes.js';
 
 // The engine process: `npm run engine`. Settings come from the environment (see the README).
 
@@ -31,6 +32,9 @@ try {
 } catch (error) {
   if (error instanceof StandbyAbortedError) {
     logger.info('stopped while standing by');
+  } else if (error instanceof SaleHomeConflictError) {
+    logger.fatal({ err: error }, `refusing to start: ${error.message}`);
+    process.exitCode = 78;
   } else {
     logger.fatal({ err: error }, `engine failed to start: ${(error as Error).message}`);
     process.exitCode = 1;

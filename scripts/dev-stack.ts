@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { JWT_SECRET_DEVELOPMENT } from '../gateway/config.js';
@@ -57,6 +58,10 @@ async function startNatsIfNeeded(): Promise<{
 }
 
 const { nc, server } = await startNatsIfNeeded();
+// A new WAL directory means a new demo. A NATS that outlived an earlier one (a shared server, a
+// kept store) still names that earlier WAL as the demo sale's home, and the engine would refuse
+// the sale (sale-homes.ts): here, unlike in production, starting it anew is what is wanted.
+const newWal = !existsSync(join(walDir, 'identity.json'));
 const engine = await EngineProcess.start({
   natsUrl,
   walDir,
@@ -65,6 +70,7 @@ const engine = await EngineProcess.start({
   env: {
     ENGINE_SALES: sales.join(','),
     ENGINE_METRICS_PORT: process.env.ENGINE_METRICS_PORT ?? String(ENGINE_METRICS_PORT_DEFAULT),
+    ...(newWal ? { ENGINE_SALES_ADOPT: sales.join(',') } : {}),
   },
 });
 console.log(`engine serving ${sales.join(', ')} (pid ${engine.pid}, WAL ${walDir})`);

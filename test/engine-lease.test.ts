@@ -3,42 +3,99 @@ import { EngineClient } from '../scripts/lib/engine-client.js';
 import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // I6: one engine per sale. A second engine for an owned sale refuses (and says so), stands by,
-// and takes over once the owner is gone and its lease has expired.
+// and takes over once the owner is gone and its lease has expired — on the sale's WAL only
+// (sale-homes.ts), unless told to adopt the sale.
 
 const LEASE_TTL_MS = 2_000;
 
-t.test('a second engine refuses an owned sale, then takes over after the owner dies', async (t) => {
-  const nats = await startNats(t);
-  const nc = await natsClient(t, nats.url);
-  const client = new EngineClient(nc);
-  const options = { natsUrl: nats.url, sales: ['leased'], leaseTtlMs: LEASE_TTL_MS };
-  const owner = await startEngine(t, {
-    ...options,
-    walDir: await tempDir(t, 'wal-a'),
-    env: { ENGINE_ID: 'owner' },
-  });
-  await client.configureSale('leased', { stock: 10, perCustomerLimit: 2 });
-  t.ok((await client.placeOrder('leased', 'alice')).ok);
+t.test(
+  'an engine on another WAL refuses a sale that lives elsewhere, before and after its owner dies',
+  async (t) => {
+    const nats = await startNats(t);
+    const nc = await natsClient(t, nats.url);
+    const client = new EngineClient(nc);
+    const options = { natsUrl: nats.url, sales: ['leased'], leaseTtlMs: LEASE_TTL_MS };
+    const walA = await tempDir(t, 'wal-a');
+    const owner = await startEngine(t, { ...options, walDir: walA, env: { ENGINE_ID: 'owner' } });
+    await client.configureSale('leased', { stock: 10, perCustomerLimit: 2 });
+    t.ok((await client.placeOrder('leased', 'alice')).ok);
 
-  const standby = spawnEngine(t, {
-    ...options,
-    walDir: await tempDir(t, 'wal-b'),
-    env: { ENGINE_ID: 'standby' },
-  });
-  const refusal = await standby.waitForLog((line) => line.msg.includes('refusing to serve it'));
-  t.match(refusal.msg, /sale leased is served by engine owner/, 'the refusal names the owner');
-  t.equal(
-    standby.logs.some((l) => l.msg === 'engine serving'),
-    false,
-    'the standby does not serve',
-  );
-  t.equal((await client.sale('leased')).remaining, 9, 'the owner still answers alone');
+    const walB = await tempDir(t, 'wal-b');
+    const elsewhere = () =>
+      spawnEngine(t, { ...options, walDir: walB, env: { ENGINE_ID: 'other' } });
+    // A standby given the wrong directory: found at deployment, not when it would take over.
+    const standby = elsewhere();
+    t.same(await standby.exited, { code: 78, signal: null }, 'it exits 78 (configuration)');
+    const refusal = standby.logs.find((l) => l.level === 60)!;
+    t.match(
+      refusal.msg,
+      new RegExp(
+        `sale leased lives in WAL .* \\(${walA} of engine owner .*WAL_DIR ${walB}.*ENGINE_SALES_ADOPT=leased`,
+      ),
+      'the refusal names both WALs and the way out',
+    );
 
-  await owner.kill('SIGKILL');
-  const killedAt = Date.now();
-  await standby.serving();
-  t.ok(Date.now() - killedAt >= LEASE_TTL_MS * 0.5, 'the standby waited for the lease to expire');
-});
+    // The owner dies and its lease expires: an engine on another WAL would start the sale empty.
+    await owner.kill('SIGKILL');
+    const successor = elsewhere();
+    t.same(
+      await successor.exited,
+      { code: 78, signal: null },
+      'still refused once the owner is gone',
+    );
+    t.equal(
+      successor.logs.some((l) => l.msg === 'engine serving'),
+      false,
+      'and it never served',
+    );
+    await startEngine(t, { ...options, walDir: walA });
+    t.equal((await client.sale('leased')).remaining, 9, 'the sale is back on its own WAL, intact');
+  },
+);
+
+t.test(
+  'ENGINE_SALES_ADOPT: a standby on another WAL waits out the lease and takes the sale over',
+  async (t) => {
+    const nats = await startNats(t);
+    const nc = await natsClient(t, nats.url);
+    const client = new EngineClient(nc);
+    const options = { natsUrl: nats.url, sales: ['leased'], leaseTtlMs: LEASE_TTL_MS };
+    const walA = await tempDir(t, 'wal-a');
+    const owner = await startEngine(t, { ...options, walDir: walA, env: { ENGINE_ID: 'owner' } });
+    await client.configureSale('leased', { stock: 10, perCustomerLimit: 2 });
+
+    const standby = spawnEngine(t, {
+      ...options,
+      walDir: await tempDir(t, 'wal-b'),
+      env: { ENGINE_ID: 'standby', ENGINE_SALES_ADOPT: 'leased' },
+    });
+    const refusal = await standby.waitForLog((line) => line.msg.includes('refusing to serve it'));
+    t.match(refusal.msg, /sale leased is served by engine owner/, 'the refusal names the owner');
+    t.equal(
+      standby.logs.some((l) => l.msg === 'engine serving'),
+      false,
+      'the standby does not serve',
+    );
+    t.equal((await client.sale('leased')).remaining, 10, 'the owner still answers alone');
+
+    await owner.kill('SIGKILL');
+    const killedAt = Date.now();
+    await standby.serving();
+    // Its pid is gone, but the lease names another WAL: the death can't be proven from here.
+    t.ok(Date.now() - killedAt >= LEASE_TTL_MS * 0.5, 'the standby waited for the lease to expire');
+    t.ok(
+      standby.logs.some((l) => l.level === 40 && l.msg.startsWith('adopted sale leased')),
+      'it warns that it adopted the sale',
+    );
+    await client.configureSale('leased', { stock: 4, perCustomerLimit: 2 });
+    t.equal((await client.sale('leased')).remaining, 4, 'the sale now lives in its WAL');
+
+    // The old owner, restarted on its WAL, no longer owns the sale's home.
+    await standby.kill('SIGTERM');
+    const former = spawnEngine(t, { ...options, walDir: walA });
+    t.same(await former.exited, { code: 78, signal: null }, 'the former home refuses it now');
+  },
+);
 
 t.test(
   'a standby on the same WAL takes over as soon as the owner is dead, with its orders',

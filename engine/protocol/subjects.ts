@@ -15,6 +15,8 @@ export const ORDERS_DEAD_WILDCARD = 'orders.dead.*';
 export const NOTIFICATIONS_STREAM = 'NOTIFICATIONS';
 export const CUSTOMER_NOTIFICATIONS_WILDCARD = 'notifications.customer.*';
 export const LEASE_BUCKET = 'sale_leases';
+/** Which WAL each sale lives in (never expires): engine/shell/sale-homes.ts. */
+export const SALE_HOMES_BUCKET = 'sale_homes';
 
 function checkedSaleId(saleId: string): string {
   // A saleId is part of the subject: a `.`, `*` or `>` in it would address other subjects.

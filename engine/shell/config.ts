@@ -12,6 +12,11 @@ const EngineEnv = Type.Object({
   WAL_DIR: Type.String({ default: './data/wal', minLength: 1 }),
   /** Comma-separated saleIds this engine owns (partitioning: each sale on exactly one engine). */
   ENGINE_SALES: Type.String({ default: 'demo', minLength: 1 }),
+  /**
+   * Comma-separated sales of ENGINE_SALES this engine may take from another WAL (sale-homes.ts):
+   * served from this WAL's state of them, their orders in the other WAL left behind. Deliberate.
+   */
+  ENGINE_SALES_ADOPT: Type.Optional(Type.String()),
   ENGINE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -36,6 +41,7 @@ export interface EngineConfig {
   readonly natsUrl: string;
   readonly walDir: string;
   readonly sales: readonly string[];
+  readonly salesToAdopt: readonly string[];
   readonly engineId: string;
   readonly logLevel: string;
   readonly leaseTtlMs: number;
@@ -58,10 +64,18 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
       `ENGINE_SALES: ${JSON.stringify(badSale)} is not a saleId (1-64 of [A-Za-z0-9_-])`,
     );
   if (new Set(sales).size !== sales.length) throw new Error('ENGINE_SALES lists a sale twice');
+  const salesToAdopt = (values.ENGINE_SALES_ADOPT ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const notServed = salesToAdopt.find((s) => !sales.includes(s));
+  if (notServed !== undefined)
+    throw new Error(`ENGINE_SALES_ADOPT: ${JSON.stringify(notServed)} is not in ENGINE_SALES`);
   return {
     natsUrl: values.NATS_URL,
     walDir: resolve(values.WAL_DIR),
     sales,
+    salesToAdopt,
     engineId: values.ENGINE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: values.LOG_LEVEL,
     leaseTtlMs: values.LEASE_TTL_MS,

@@ -18,6 +18,7 @@ import { EngineMetrics } from './metrics.js';
 import { NatsService } from './nats-service.js';
 import { OUTBOX_PUBLISH_TIMEOUT_MS, Outbox } from './outbox.js';
 import { encodeSnapshot, recoverState } from './recovery.js';
+import { SaleHomes } from './sale-homes.js';
 import { StockPublisher } from './stock-publisher.js';
 import { ensureOrdersStream } from './streams.js';
 import { walIdentity } from './wal-identity.js';
@@ -105,10 +106,24 @@ async function startOn(
     { engineId: config.engineId, walId },
     logger,
   );
+  const homes = await SaleHomes.open(
+    nc,
+    { walId, walDir: config.walDir, engineId: config.engineId },
+    config.salesToAdopt,
+    logger,
+  );
+  // Found before standing by: a standby on the wrong WAL fails at deployment, not at failover.
+  await homes.check(config.sales);
   await leases.acquireAll(config.sales, signal);
   if (signal.aborted) {
     await leases.releaseAll();
     throw new StandbyAbortedError('stopped while standing by for a sale lease');
+  }
+  try {
+    for (const saleId of config.sales) await homes.claim(saleId);
+  } catch (error) {
+    await leases.releaseAll();
+    throw error;
   }
 
   const { wal, snapshot, records } = await openWal({
@@ -206,10 +221,13 @@ async function startOn(
 
   const service = new NatsService(nc, actor, (saleId) => leases.isValid(saleId), metrics);
   for (const saleId of config.sales) service.serve(saleId);
-  leases.startRenewing(() => {
-    exitCode = 1;
-    void stop();
-  });
+  leases.startRenewing(
+    () => {
+      exitCode = 1;
+      void stop();
+    },
+    (saleId) => homes.stillOurs(saleId),
+  );
 
   async function shutdown(): Promise<void> {
     await service.stop();

@@ -161,8 +161,15 @@ export class SaleLeases {
     this.held.set(saleId, { revision, validUntil: sentAt + this.ttlMs * LEASE_VALIDITY_SHARE });
   }
 
-  /** Renews every held lease; `onLost` hears of one that another engine took. */
-  startRenewing(onLost: (saleId: string) => void): void {
+  /**
+   * Renews every held lease; `onLost` hears of one that another engine took. `stillHome` vets a
+   * lease taken again after it expired during an outage: whoever held it meanwhile may have made
+   * another WAL the sale's home (sale-homes.ts), and then this engine's state of it is stale.
+   */
+  startRenewing(
+    onLost: (saleId: string) => void,
+    stillHome: (saleId: string) => Promise<boolean>,
+  ): void {
     const renewAll = async () => {
       for (const [saleId, held] of this.held) {
         const sentAt = performance.now();
@@ -177,7 +184,7 @@ export class SaleLeases {
           if (lapsed)
             this.logger.info({ saleId }, 'sale lease renewed after a lapse; serving again');
         } catch (error) {
-          await this.renewalFailed(saleId, held, error, onLost);
+          await this.renewalFailed(saleId, held, error, onLost, stillHome);
         }
       }
       if (this.renewTimer !== null)
@@ -191,6 +198,7 @@ export class SaleLeases {
     held: Held,
     error: unknown,
     onLost: (saleId: string) => void,
+    stillHome: (saleId: string) => Promise<boolean>,
   ) {
     const entry = await this.kv.get(saleId).catch(() => undefined);
     const ours = entry?.operation === 'PUT' && this.isUs(entry.json<LeaseHolder>());
@@ -211,7 +219,17 @@ export class SaleLeases {
     const other =
       entry === null || entry.operation !== 'PUT' ? await this.tryAcquire(saleId) : undefined;
     if (other === null) {
-      this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');
+      if (await stillHome(saleId).catch(() => false)) {
+        this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');
+        return;
+      }
+      await this.release(saleId, this.held.get(saleId)!.revision);
+      this.held.delete(saleId);
+      this.logger.error(
+        { saleId },
+        'the sale was adopted by an engine on another WAL while our lease was expired; no longer serving it',
+      );
+      onLost(saleId);
       return;
     }
     const holder = entry?.operation === 'PUT' ? entry.json<LeaseHolder>() : (other ?? null);
@@ -229,15 +247,15 @@ export class SaleLeases {
     this.renewTimer = null;
     const held = [...this.held];
     this.held.clear();
-    await Promise.all(
-      held.map(([saleId, lease]) =>
-        this.kv.delete(saleId, { previousSeq: lease.revision }).catch((error: unknown) => {
-          this.logger.warn(
-            { saleId, err: (error as Error).message },
-            'could not release the sale lease',
-          );
-        }),
-      ),
-    );
+    await Promise.all(held.map(([saleId, lease]) => this.release(saleId, lease.revision)));
+  }
+
+  private async release(saleId: string, revision: number): Promise<void> {
+    await this.kv.delete(saleId, { previousSeq: revision }).catch((error: unknown) => {
+      this.logger.warn(
+        { saleId, err: (error as Error).message },
+        'could not release the sale lease',
+      );
+    });
   }
 }

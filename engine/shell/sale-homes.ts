@@ -1,0 +1,120 @@
+import { hostname } from 'node:os';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { SALE_HOMES_BUCKET } from '../protocol/subjects.js';
+
+// Which WAL a sale lives in. A sale's orders are in the WAL of the engine that served it; an
+// engine on another WAL (a standby given the wrong directory, a disk lost and replaced by an
+// empty one) would start the sale from nothing and sell its stock again. So the first engine to
+// serve a sale records its WAL's id (identity.json) as the sale's home, in a KV bucket that never
+// expires, and every engine checks it: one whose WAL is not the home refuses to start, unless the
+// operator names the sale in ENGINE_SALES_ADOPT. The home changes only under the sale's lease.
+
+/** Earlier homes kept per sale, so an operator can see where a sale was adopted from. */
+const HOME_HISTORY_ENTRIES = 5;
+
+export interface SaleHome {
+  readonly walId: string;
+  readonly walDir: string;
+  readonly engineId: string;
+  readonly host: string;
+  /** When this WAL became the sale's home (ISO 8601). */
+  readonly since: string;
+}
+
+/** A sale lives in another WAL, and this engine may not adopt it: a configuration error. */
+export class SaleHomeConflictError extends Error {
+  override readonly name = 'SaleHomeConflictError';
+}
+
+const encoder = new TextEncoder();
+
+export class SaleHomes {
+  /** The revision of each home this engine claimed: a later one means the sale was adopted. */
+  private readonly claimed = new Map<string, number>();
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly us: Omit<SaleHome, 'since' | 'host'>,
+    private readonly adopt: ReadonlySet<string>,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(
+    nc: NatsConnection,
+    us: Omit<SaleHome, 'since' | 'host'>,
+    adopt: readonly string[],
+    logger: Logger,
+  ): Promise<SaleHomes> {
+    const kv = await new Kvm(nc).create(SALE_HOMES_BUCKET, { history: HOME_HISTORY_ENTRIES });
+    return new SaleHomes(kv, us, new Set(adopt), logger);
+  }
+
+  /** Before any lease is taken: refuses at once the sales that live elsewhere (all named). */
+  async check(saleIds: readonly string[]): Promise<void> {
+    const conflicts: string[] = [];
+    for (const saleId of saleIds) {
+      const home = (await this.read(saleId))?.home;
+      if (home !== undefined && !this.mayServe(saleId, home))
+        conflicts.push(this.conflict(saleId, home));
+    }
+    if (conflicts.length > 0) throw new SaleHomeConflictError(conflicts.join('; '));
+  }
+
+  /**
+   * With the sale's lease held: makes this WAL the sale's home if it has none, keeps it if it is
+   * ours, takes it over if the sale is to be adopted, and refuses otherwise.
+   */
+  async claim(saleId: string): Promise<void> {
+    const current = await this.read(saleId);
+    if (current === null) {
+      this.claimed.set(saleId, await this.kv.create(saleId, this.value()));
+      this.logger.info({ saleId, walId: this.us.walId }, 'this WAL is now the home of the sale');
+      return;
+    }
+    const { home, revision } = current;
+    if (home.walId === this.us.walId) {
+      this.claimed.set(saleId, revision);
+      return;
+    }
+    if (!this.adopt.has(saleId)) throw new SaleHomeConflictError(this.conflict(saleId, home));
+    this.claimed.set(saleId, await this.kv.update(saleId, this.value(), revision));
+    this.logger.warn(
+      { saleId, previous: home, walId: this.us.walId },
+      `adopted sale ${saleId} (ENGINE_SALES_ADOPT): it is served from this WAL's state of it; ` +
+        `its orders in WAL ${home.walId} are not carried over`,
+    );
+  }
+
+  /** True while the sale's home is still the one this engine claimed (nobody adopted it since). */
+  async stillOurs(saleId: string): Promise<boolean> {
+    const current = await this.read(saleId);
+    return current !== null && current.revision === this.claimed.get(saleId);
+  }
+
+  private mayServe(saleId: string, home: SaleHome): boolean {
+    return home.walId === this.us.walId || this.adopt.has(saleId);
+  }
+
+  private async read(saleId: string): Promise<{ home: SaleHome; revision: number } | null> {
+    const entry = await this.kv.get(saleId);
+    if (entry === null || entry.operation !== 'PUT') return null;
+    return { home: entry.json<SaleHome>(), revision: entry.revision };
+  }
+
+  private value(): Uint8Array {
+    const home: SaleHome = { ...this.us, host: hostname(), since: new Date().toISOString() };
+    return encoder.encode(JSON.stringify(home));
+  }
+
+  private conflict(saleId: string, home: SaleHome): string {
+    return (
+      `sale ${saleId} lives in WAL ${home.walId} (${home.walDir} of engine ${home.engineId} on ` +
+      `${home.host}, since ${home.since}), but this engine's WAL_DIR ${this.us.walDir} holds WAL ` +
+      `${this.us.walId}: start it on that directory (restored from a backup if it was lost), or, ` +
+      `to serve the sale from this WAL's state of it and leave its orders there behind, set ` +
+      `ENGINE_SALES_ADOPT=${saleId}`
+    );
+  }
+}
