@@ -74,6 +74,8 @@ const engine = await EngineProcess.start({
   },
 });
 console.log(`engine serving ${sales.join(', ')} (pid ${engine.pid}, WAL ${walDir})`);
+if (newWal)
+  console.log(`a new WAL: ${sales.join(', ')} start(s) afresh here, whatever this NATS remembers`);
 console.log(`engine metrics: http://127.0.0.1:${await engine.metricsPort()}/metrics`);
 
 // The fake carrier stands in for the real one: CARRIER_FAILURE_RATE, CARRIER_LATENCY_MS_MAX, …

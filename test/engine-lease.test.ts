@@ -1,4 +1,6 @@
+import { Kvm } from '@nats-io/kv';
 import t from 'tap';
+import { LEASE_BUCKET, SALE_HOMES_BUCKET } from '../engine/protocol/subjects.js';
 import { EngineClient } from '../scripts/lib/engine-client.js';
 import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './helpers/nats.js';
 
@@ -35,7 +37,7 @@ t.test(
       'the refusal names both WALs and the way out',
     );
 
-    // The owner dies and its lease expires: an engine on another WAL would start the sale empty.
+    // The owner dies: an engine on another WAL would start the sale empty.
     await owner.kill('SIGKILL');
     const successor = elsewhere();
     t.same(
@@ -50,6 +52,45 @@ t.test(
     );
     await startEngine(t, { ...options, walDir: walA });
     t.equal((await client.sale('leased')).remaining, 9, 'the sale is back on its own WAL, intact');
+  },
+);
+
+t.test(
+  'a standby deployed before the sale had a home is refused when it takes the lease',
+  async (t) => {
+    const nats = await startNats(t);
+    const nc = await natsClient(t, nats.url);
+    const client = new EngineClient(nc);
+    const options = { natsUrl: nats.url, sales: ['early'], leaseTtlMs: LEASE_TTL_MS };
+    const walA = await tempDir(t, 'wal-a');
+    const owner = await startEngine(t, { ...options, walDir: walA, env: { ENGINE_ID: 'owner' } });
+    await client.configureSale('early', { stock: 10, perCustomerLimit: 2 });
+    t.ok((await client.placeOrder('early', 'alice')).ok);
+
+    // Deployed together, the standby checked before the owner claimed the home: played here by
+    // hiding the home while the standby starts.
+    const kvm = new Kvm(nc);
+    const homes = await kvm.open(SALE_HOMES_BUCKET);
+    const home = (await homes.get('early'))!;
+    await homes.purge('early');
+    const standby = spawnEngine(t, {
+      ...options,
+      walDir: await tempDir(t, 'wal-b'),
+      env: { ENGINE_ID: 'standby' },
+    });
+    await standby.waitForLog((line) => line.msg.includes('refusing to serve it'));
+    await homes.put('early', home.value);
+
+    await owner.kill('SIGKILL');
+    t.same(await standby.exited, { code: 78, signal: null }, 'refused once it took the lease');
+    t.notOk(
+      standby.logs.some((l) => l.msg === 'engine serving'),
+      'without serving the sale a moment',
+    );
+    const lease = await (await kvm.open(LEASE_BUCKET)).get('early');
+    t.not(lease?.operation, 'PUT', 'and it freed the lease');
+    await startEngine(t, { ...options, walDir: walA });
+    t.equal((await client.sale('early')).remaining, 9, 'the sale is back on its own WAL, intact');
   },
 );
 

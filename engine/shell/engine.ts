@@ -94,6 +94,44 @@ interface StartContext {
   readonly metricsServer: Server;
 }
 
+/**
+ * With every lease held: claims the sales' homes, opens the WAL and recovers the state. On a
+ * failure the leases are freed, so a standby takes over at once rather than after the TTL.
+ */
+async function claimAndRecover(context: {
+  readonly config: EngineConfig;
+  readonly logger: Logger;
+  readonly leases: SaleLeases;
+  readonly homes: SaleHomes;
+  readonly watermarkFile: WatermarkFile;
+}) {
+  const { config, logger, leases, homes, watermarkFile } = context;
+  try {
+    // Checked again before any home is written: the first check may have passed before another
+    // engine's first start made a sale its own, and one refused sale must not leave another one
+    // adopted.
+    await homes.check(config.sales);
+    for (const saleId of config.sales) {
+      if (!leases.isValid(saleId))
+        throw new Error(`the lease of sale ${saleId} lapsed before its home was claimed`);
+      await homes.claim(saleId);
+    }
+    const opened = await openWal({
+      dir: config.walDir,
+      logger: logger.child({ component: 'wal' }),
+    });
+    const watermark = await watermarkFile.read(logger);
+    return {
+      ...opened,
+      watermark,
+      recovered: recoverState(opened.snapshot, opened.records, watermark),
+    };
+  } catch (error) {
+    await leases.releaseAll();
+    throw error;
+  }
+}
+
 async function startOn(
   nc: NatsConnection,
   { config, logger, signal, metrics, metricsServer }: StartContext,
@@ -119,20 +157,14 @@ async function startOn(
     await leases.releaseAll();
     throw new StandbyAbortedError('stopped while standing by for a sale lease');
   }
-  try {
-    for (const saleId of config.sales) await homes.claim(saleId);
-  } catch (error) {
-    await leases.releaseAll();
-    throw error;
-  }
-
-  const { wal, snapshot, records } = await openWal({
-    dir: config.walDir,
-    logger: logger.child({ component: 'wal' }),
-  });
   const watermarkFile = new WatermarkFile(config.walDir);
-  const watermark = await watermarkFile.read(logger);
-  const recovered = recoverState(snapshot, records, watermark);
+  const { wal, snapshot, watermark, recovered } = await claimAndRecover({
+    config,
+    logger,
+    leases,
+    homes,
+    watermarkFile,
+  });
   logger.info(
     {
       lsn: wal.lastLsn,

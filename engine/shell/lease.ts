@@ -87,7 +87,13 @@ export class SaleLeases {
     const announced = new Set<string>();
     for (;;) {
       for (const saleId of saleIds) {
-        if (this.held.has(saleId)) continue;
+        const held = this.held.get(saleId);
+        if (held !== undefined) {
+          // Kept while we stand by for the others (renewal proper starts once we serve); one we
+          // could not keep is taken afresh below, or announced as someone else's.
+          if (await this.keep(saleId, held)) continue;
+          this.held.delete(saleId);
+        }
         const other = await this.tryAcquire(saleId);
         if (other !== null && other !== undefined && !announced.has(saleId)) {
           announced.add(saleId);
@@ -102,6 +108,16 @@ export class SaleLeases {
       await new Promise((resolve) =>
         setTimeout(resolve, Math.min(this.ttlMs / 4, STANDBY_POLL_MS_MAX)),
       );
+    }
+  }
+
+  private async keep(saleId: string, held: Held): Promise<boolean> {
+    const sentAt = performance.now();
+    try {
+      this.hold(saleId, await this.kv.update(saleId, this.value, held.revision), sentAt);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -213,26 +229,43 @@ export class SaleLeases {
       );
       return;
     }
-    this.held.delete(saleId);
-    // Expired while we were cut off, and nobody took it since: take it again (create refuses if
-    // someone did in the meantime). We stopped serving when it lapsed locally, so nothing overlapped.
-    const other =
-      entry === null || entry.operation !== 'PUT' ? await this.tryAcquire(saleId) : undefined;
-    if (other === null) {
-      if (await stillHome(saleId).catch(() => false)) {
+    let holder: LeaseHolder | null = null;
+    if (entry !== null && entry.operation === 'PUT') holder = entry.json<LeaseHolder>();
+    else {
+      // Expired while we were cut off. Whoever held it meanwhile may have adopted the sale onto
+      // another WAL (sale-homes.ts), and then our state of it is stale: asked before taking it
+      // again (what is left is a lease taken, used and released within that one round trip).
+      let home: boolean;
+      try {
+        home = await stillHome(saleId);
+      } catch (homeError) {
+        // Can't tell yet: the lapsed lease stays in `held` (not valid, so not served) and the
+        // next round asks again.
+        this.logger.warn(
+          { saleId, err: (homeError as Error).message },
+          'cannot check the sale home yet',
+        );
+        return;
+      }
+      this.held.delete(saleId);
+      if (!home) {
+        this.logger.error(
+          { saleId },
+          'the sale was adopted onto another WAL while our lease was expired; no longer serving it',
+        );
+        onLost(saleId);
+        return;
+      }
+      // Nobody took it since: take it again (create refuses if someone did in the meantime). We
+      // stopped serving when it lapsed locally, so nothing overlapped.
+      const other = await this.tryAcquire(saleId);
+      if (other === null) {
         this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');
         return;
       }
-      await this.release(saleId, this.held.get(saleId)!.revision);
-      this.held.delete(saleId);
-      this.logger.error(
-        { saleId },
-        'the sale was adopted by an engine on another WAL while our lease was expired; no longer serving it',
-      );
-      onLost(saleId);
-      return;
+      holder = other ?? null;
     }
-    const holder = entry?.operation === 'PUT' ? entry.json<LeaseHolder>() : (other ?? null);
+    this.held.delete(saleId);
     this.logger.error({ saleId, holder }, 'lost the sale lease; no longer serving this sale');
     onLost(saleId);
   }

@@ -6,10 +6,11 @@ import { SALE_HOMES_BUCKET } from '../protocol/subjects.js';
 
 // Which WAL a sale lives in. A sale's orders are in the WAL of the engine that served it; an
 // engine on another WAL (a standby given the wrong directory, a disk lost and replaced by an
-// empty one) would start the sale from nothing and sell its stock again. So the first engine to
-// serve a sale records its WAL's id (identity.json) as the sale's home, in a KV bucket that never
-// expires, and every engine checks it: one whose WAL is not the home refuses to start, unless the
-// operator names the sale in ENGINE_SALES_ADOPT. The home changes only under the sale's lease.
+// empty one) would start the sale from nothing and sell its stock again. So the first engine
+// given a sale (ENGINE_SALES, created yet or not) records its WAL's id (identity.json) as the
+// sale's home, in a KV bucket that never expires, and every engine checks it: one whose WAL is
+// not the home refuses to start, unless the operator names the sale in ENGINE_SALES_ADOPT. The
+// home is written only under the sale's lease.
 
 /** Earlier homes kept per sale, so an operator can see where a sale was adopted from. */
 const HOME_HISTORY_ENTRIES = 5;
@@ -31,9 +32,6 @@ export class SaleHomeConflictError extends Error {
 const encoder = new TextEncoder();
 
 export class SaleHomes {
-  /** The revision of each home this engine claimed: a later one means the sale was adopted. */
-  private readonly claimed = new Map<string, number>();
-
   private constructor(
     private readonly kv: KV,
     private readonly us: Omit<SaleHome, 'since' | 'host'>,
@@ -69,17 +67,14 @@ export class SaleHomes {
   async claim(saleId: string): Promise<void> {
     const current = await this.read(saleId);
     if (current === null) {
-      this.claimed.set(saleId, await this.kv.create(saleId, this.value()));
+      await this.kv.create(saleId, this.value());
       this.logger.info({ saleId, walId: this.us.walId }, 'this WAL is now the home of the sale');
       return;
     }
     const { home, revision } = current;
-    if (home.walId === this.us.walId) {
-      this.claimed.set(saleId, revision);
-      return;
-    }
+    if (home.walId === this.us.walId) return;
     if (!this.adopt.has(saleId)) throw new SaleHomeConflictError(this.conflict(saleId, home));
-    this.claimed.set(saleId, await this.kv.update(saleId, this.value(), revision));
+    await this.kv.update(saleId, this.value(), revision);
     this.logger.warn(
       { saleId, previous: home, walId: this.us.walId },
       `adopted sale ${saleId} (ENGINE_SALES_ADOPT): it is served from this WAL's state of it; ` +
@@ -87,10 +82,9 @@ export class SaleHomes {
     );
   }
 
-  /** True while the sale's home is still the one this engine claimed (nobody adopted it since). */
+  /** True while the sale's home is this WAL (nobody adopted it since; one process per WAL). */
   async stillOurs(saleId: string): Promise<boolean> {
-    const current = await this.read(saleId);
-    return current !== null && current.revision === this.claimed.get(saleId);
+    return (await this.read(saleId))?.home.walId === this.us.walId;
   }
 
   private mayServe(saleId: string, home: SaleHome): boolean {
