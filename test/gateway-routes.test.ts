@@ -27,11 +27,16 @@ const SHED_ANSWERS_WAIT_MS_MAX = 15_000;
 /** "No responders" comes back at once; far below the shedding gateway's engine timeout. */
 const NO_RESPONDERS_MS_MAX = 5_000;
 const RETRY_AFTER_S = 1;
+const LEASE_TTL_MS = 60_000;
 
 t.test('the gateway over HTTP: every route and every error code', async (t) => {
   // 'ghost' has an engine but is never configured: SALE_NOT_FOUND. 'nobody' has no engine at all.
   const stack = await startStack(t, {
     sales: ['r', 'ghost', 'later', 'ended', 'scarce', 'crowd'],
+    // The shedding test stops the engine (SIGSTOP) while the gateway answers: its lease must
+    // outlast the stop however slow a shared machine makes that, or the order held in flight
+    // would be refused ENGINE_UNAVAILABLE when it resumes.
+    leaseTtlMs: LEASE_TTL_MS,
   });
   const [limited, shedding] = await Promise.all([
     startGateway(t, stack.nats.url, {

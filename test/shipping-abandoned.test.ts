@@ -19,9 +19,10 @@ const CARRIER_CALL_WAIT_MS = 10_000;
 const POLL_MS = 20;
 const TEST_TIMEOUT_MS = 60_000;
 const WAITING = 'engine unavailable; waiting for it';
+/** Short, so the test is quick; not below 2 s (heartbeats every half of it), or a stalled agent's message comes again. */
 const AGENT_ENV = {
   SHIPPING_MAX_DELIVER: String(MAX_DELIVER),
-  SHIPPING_ACK_WAIT_MS: '1000',
+  SHIPPING_ACK_WAIT_MS: '2000',
   CARRIER_HEADERS_TIMEOUT_MS: '60000',
   BREAKER_TIMEOUT_MS: '60000',
 };

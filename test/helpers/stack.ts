@@ -25,6 +25,8 @@ export interface StackOptions {
   readonly sales: readonly string[];
   readonly gateways?: number;
   readonly gatewayEnv?: Readonly<Record<string, string>>;
+  /** The engine's LEASE_TTL_MS (EngineProcess's short default unless given). */
+  readonly leaseTtlMs?: number;
 }
 
 /**
@@ -53,7 +55,12 @@ export async function startStack(t: Teardown, options: StackOptions): Promise<St
   const nats = await startNats(t);
   const nc = await natsClient(t, nats.url);
   const walDir = await tempDir(t, 'wal');
-  const engine = await startEngine(t, { natsUrl: nats.url, walDir, sales: options.sales });
+  const engine = await startEngine(t, {
+    natsUrl: nats.url,
+    walDir,
+    sales: options.sales,
+    leaseTtlMs: options.leaseTtlMs,
+  });
   const gateways = await Promise.all(
     Array.from({ length: options.gateways ?? 1 }, () =>
       startGateway(t, nats.url, options.gatewayEnv),
