@@ -36,8 +36,8 @@ const GatewayEnv = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ default: 20, minimum: 1, maximum: 1_000_000 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 1_000, minimum: 100, maximum: 3_600_000 }),
   BODY_BYTES_MAX: Type.Integer({ default: 4_096, minimum: 256, maximum: 1_048_576 }),
-  /** Load shedding: answer OVERLOADED while the event loop lags more than this. */
-  EVENT_LOOP_DELAY_MS_MAX: Type.Integer({ default: 500, minimum: 10, maximum: 60_000 }),
+  /** Load shedding: answer OVERLOADED while the event loop lags more than this; 0 turns it off. */
+  EVENT_LOOP_DELAY_MS_MAX: Type.Integer({ default: 500, minimum: 0, maximum: 60_000 }),
   RETRY_AFTER_S: Type.Integer({ default: 1, minimum: 1, maximum: 3_600 }),
   WS_CONNECTIONS_MAX: Type.Integer({ default: 50_000, minimum: 1, maximum: 1_000_000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 0, maximum: 600_000 }),

@@ -21,9 +21,9 @@ function runBurst(args: readonly string[]): Promise<Run> {
     execFile(
       process.execPath,
       [join(PROJECT_ROOT, 'dist/scripts/burst.js'), ...args],
-      // Its gateways inherit the environment: they shed on event-loop lag only past a minute, as
-      // the other tests' gateways do (helpers/stack.ts says why), so a stall of the shared CI
-      // machine can't refuse the burst it is to audit.
+      // Its gateways inherit the environment: they don't shed on event-loop lag, as the other
+      // tests' gateways don't (helpers/stack.ts says why), so a stall of the shared CI machine
+      // can't refuse the burst it is to audit.
       {
         timeout: RUN_TIMEOUT_MS,
         maxBuffer: OUTPUT_BYTES_MAX,
