@@ -82,9 +82,14 @@ export class SaleHomes {
     );
   }
 
-  /** True while the sale's home is this WAL (nobody adopted it since; one process per WAL). */
+  /**
+   * False once another WAL is the sale's home (it was adopted away); true while the home is this
+   * WAL (one process per WAL), or while there is none (a NATS that lost its store: nobody adopted
+   * the sale, and the next start claims it again).
+   */
   async stillOurs(saleId: string): Promise<boolean> {
-    return (await this.read(saleId))?.home.walId === this.us.walId;
+    const home = (await this.read(saleId))?.home;
+    return home === undefined || home.walId === this.us.walId;
   }
 
   private mayServe(saleId: string, home: SaleHome): boolean {
