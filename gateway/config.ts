@@ -66,12 +66,21 @@ export type GatewayConfig = Readonly<{
   shutdownGraceMs: number;
 }>;
 
+/** @fastify/under-pressure samples the event loop every 10 ms: a smaller limit means nothing. */
+const EVENT_LOOP_RESOLUTION_MS = 10;
+
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const values = envSchema<Static<typeof GatewayEnv>>({
     schema: GatewayEnv,
     data: env,
     dotenv: false,
   });
+  const lagMs = values.EVENT_LOOP_DELAY_MS_MAX;
+  if (lagMs > 0 && lagMs < EVENT_LOOP_RESOLUTION_MS)
+    throw new Error(
+      `EVENT_LOOP_DELAY_MS_MAX: ${lagMs} is below the ${EVENT_LOOP_RESOLUTION_MS} ms the delay is ` +
+        'measured in; 0 turns the shedding off',
+    );
   return {
     port: values.PORT,
     host: values.HOST,

@@ -139,6 +139,44 @@ t.test(
 );
 
 t.test(
+  'an owner cut off while its sale was adopted elsewhere stops instead of serving stale state',
+  async (t) => {
+    const nats = await startNats(t);
+    const nc = await natsClient(t, nats.url);
+    const client = new EngineClient(nc);
+    const options = { natsUrl: nats.url, sales: ['moved'], leaseTtlMs: LEASE_TTL_MS };
+    const owner = await startEngine(t, { ...options, walDir: await tempDir(t, 'wal-a') });
+    await client.configureSale('moved', { stock: 10, perCustomerLimit: 2 });
+
+    // Stopped, the owner can't renew: its lease expires, an engine told to adopt the sale takes
+    // it (and its home), then stops and frees the lease.
+    process.kill(owner.pid!, 'SIGSTOP');
+    t.teardown(() => {
+      try {
+        process.kill(owner.pid!, 'SIGCONT');
+      } catch {}
+    });
+    const adopter = await startEngine(t, {
+      ...options,
+      walDir: await tempDir(t, 'wal-b'),
+      env: { ENGINE_SALES_ADOPT: 'moved' },
+    });
+    await client.configureSale('moved', { stock: 3, perCustomerLimit: 2 });
+    t.same(await adopter.kill('SIGTERM'), { code: 0, signal: null });
+
+    // Back, the owner finds the lease free and takes it again, but the sale lives elsewhere now.
+    process.kill(owner.pid!, 'SIGCONT');
+    t.same(await owner.exited, { code: 1, signal: null }, 'the owner stops (exit 1)');
+    t.ok(
+      owner.logs.some((l) => l.msg.startsWith('took the expired sale lease again, but')),
+      'saying why',
+    );
+    const lease = await (await new Kvm(nc).open(LEASE_BUCKET)).get('moved');
+    t.not(lease?.operation, 'PUT', 'and it freed the lease it took');
+  },
+);
+
+t.test(
   'a standby on the same WAL takes over as soon as the owner is dead, with its orders',
   async (t) => {
     const nats = await startNats(t);

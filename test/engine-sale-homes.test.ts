@@ -26,9 +26,9 @@ t.test('sale homes: claim, refuse, adopt', async (t) => {
 
   await a.check(['x']);
   await a.claim('x');
-  t.ok(await a.stillOurs('x'), 'the first claim makes the home');
+  t.ok(await a.resume('x'), 'the first claim makes the home');
   await a.claim('x');
-  t.ok(await a.stillOurs('x'), 'claiming its own home again changes nothing');
+  t.ok(await a.resume('x'), 'claiming its own home again changes nothing');
 
   await t.rejects(b.check(['x', 'y']), conflict, 'another WAL is refused at check');
   await t.rejects(
@@ -41,14 +41,15 @@ t.test('sale homes: claim, refuse, adopt', async (t) => {
   );
   await b.check(['y']);
   await t.rejects(b.claim('x'), conflict, 'and at claim');
-  t.ok(await a.stillOurs('x'), 'a refused claim leaves the home alone');
+  t.ok(await a.resume('x'), 'a refused claim leaves the home alone');
 
   await c.check(['x']);
   await c.claim('x');
-  t.ok(await c.stillOurs('x'), 'an adopting engine takes the home');
-  t.notOk(await a.stillOurs('x'), 'and the former home sees it moved');
+  t.ok(await c.resume('x'), 'an adopting engine takes the home');
+  t.notOk(await a.resume('x'), 'and the former home sees it moved');
   await t.rejects(a.check(['x']), conflict, 'the former home is now refused');
 
   const fresh = await engine('wal-a');
-  t.ok(await fresh.stillOurs('y'), 'a sale without a home was adopted by nobody');
+  t.ok(await fresh.resume('y'), 'a sale without a home was adopted by nobody');
+  await t.rejects(b.check(['y']), conflict, 'and resuming wrote its home again');
 });

@@ -33,7 +33,7 @@ t.test('the gateway over HTTP: every route and every error code', async (t) => {
   // 'ghost' has an engine but is never configured: SALE_NOT_FOUND. 'nobody' has no engine at all.
   const stack = await startStack(t, {
     sales: ['r', 'ghost', 'later', 'ended', 'scarce', 'crowd'],
-    // The shedding test stops the engine (SIGSTOP) while the gateway answers: its lease must
+    // The in-flight-bound subtest stops the engine (SIGSTOP) while the gateway answers: its lease must
     // outlast the stop however slow a shared machine makes that, or the order held in flight
     // would be refused ENGINE_UNAVAILABLE when it resumes.
     leaseTtlMs: LEASE_TTL_MS,

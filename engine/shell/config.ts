@@ -55,19 +55,18 @@ export interface EngineConfig {
   readonly metricsHost: string;
 }
 
+const commaList = (value: string): string[] => value.split(',').map((s) => s.trim());
+
 export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   const values = envSchema<EngineEnv>({ schema: EngineEnv, data: env, dotenv: false });
-  const sales = values.ENGINE_SALES.split(',').map((s) => s.trim());
+  const sales = commaList(values.ENGINE_SALES);
   const badSale = sales.find((s) => !SALE_ID_PATTERN.test(s));
   if (badSale !== undefined)
     throw new Error(
       `ENGINE_SALES: ${JSON.stringify(badSale)} is not a saleId (1-64 of [A-Za-z0-9_-])`,
     );
   if (new Set(sales).size !== sales.length) throw new Error('ENGINE_SALES lists a sale twice');
-  const salesToAdopt = (values.ENGINE_SALES_ADOPT ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const salesToAdopt = commaList(values.ENGINE_SALES_ADOPT ?? '').filter((s) => s !== '');
   const notServed = salesToAdopt.find((s) => !sales.includes(s));
   if (notServed !== undefined)
     throw new Error(`ENGINE_SALES_ADOPT: ${JSON.stringify(notServed)} is not in ENGINE_SALES`);

@@ -258,7 +258,7 @@ async function startOn(
       exitCode = 1;
       void stop();
     },
-    (saleId) => homes.stillOurs(saleId),
+    (saleId) => homes.resume(saleId),
   );
 
   async function shutdown(): Promise<void> {

@@ -178,13 +178,12 @@ export class SaleLeases {
   }
 
   /**
-   * Renews every held lease; `onLost` hears of one that another engine took. `stillHome` vets a
-   * lease taken again after it expired during an outage: whoever held it meanwhile may have made
-   * another WAL the sale's home (sale-homes.ts), and then this engine's state of it is stale.
+   * Renews every held lease; `onLost` hears of one that another engine took. `resume` vets a
+   * lease taken again after it expired during an outage (see vetRetaken).
    */
   startRenewing(
     onLost: (saleId: string) => void,
-    stillHome: (saleId: string) => Promise<boolean>,
+    resume: (saleId: string) => Promise<boolean>,
   ): void {
     const renewAll = async () => {
       for (const [saleId, held] of this.held) {
@@ -200,7 +199,7 @@ export class SaleLeases {
           if (lapsed)
             this.logger.info({ saleId }, 'sale lease renewed after a lapse; serving again');
         } catch (error) {
-          await this.renewalFailed(saleId, held, error, onLost, stillHome);
+          await this.renewalFailed(saleId, held, error, onLost, resume);
         }
       }
       if (this.renewTimer !== null)
@@ -214,7 +213,7 @@ export class SaleLeases {
     held: Held,
     error: unknown,
     onLost: (saleId: string) => void,
-    stillHome: (saleId: string) => Promise<boolean>,
+    resume: (saleId: string) => Promise<boolean>,
   ) {
     const entry = await this.kv.get(saleId).catch(() => undefined);
     const ours = entry?.operation === 'PUT' && this.isUs(entry.json<LeaseHolder>());
@@ -232,42 +231,50 @@ export class SaleLeases {
     let holder: LeaseHolder | null = null;
     if (entry !== null && entry.operation === 'PUT') holder = entry.json<LeaseHolder>();
     else {
-      // Expired while we were cut off. Whoever held it meanwhile may have adopted the sale onto
-      // another WAL (sale-homes.ts), and then our state of it is stale: asked before taking it
-      // again (what is left is a lease taken, used and released within that one round trip).
-      let home: boolean;
-      try {
-        home = await stillHome(saleId);
-      } catch (homeError) {
-        // Can't tell yet: the lapsed lease stays in `held` (not valid, so not served) and the
-        // next round asks again.
-        this.logger.warn(
-          { saleId, err: (homeError as Error).message },
-          'cannot check the sale home yet',
-        );
-        return;
-      }
-      this.held.delete(saleId);
-      if (!home) {
-        this.logger.error(
-          { saleId },
-          'the sale was adopted onto another WAL while our lease was expired; no longer serving it',
-        );
+      // Expired while we were cut off, and nobody holds it: take it again (create refuses if
+      // someone did in the meantime). We stopped serving when it lapsed locally, so nothing
+      // overlapped.
+      const other = await this.tryAcquire(saleId);
+      if (other === undefined) return; // slipped away this time: the lapsed lease is retried
+      if (other === null) {
+        if (await this.vetRetaken(saleId, resume)) return;
         onLost(saleId);
         return;
       }
-      // Nobody took it since: take it again (create refuses if someone did in the meantime). We
-      // stopped serving when it lapsed locally, so nothing overlapped.
-      const other = await this.tryAcquire(saleId);
-      if (other === null) {
-        this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');
-        return;
-      }
-      holder = other ?? null;
+      holder = other;
     }
     this.held.delete(saleId);
     this.logger.error({ saleId, holder }, 'lost the sale lease; no longer serving this sale');
     onLost(saleId);
+  }
+
+  /**
+   * A lease taken again after it expired is served only once `resume` says the sale still lives
+   * here: whoever held it meanwhile may have adopted the sale onto another WAL (sale-homes.ts),
+   * and then our state of it is stale. On a no, or no answer, the lease is freed: the engine
+   * stops, and its next start decides with a clear head.
+   */
+  private async vetRetaken(saleId: string, resume: (saleId: string) => Promise<boolean>) {
+    const lease = this.held.get(saleId)!;
+    const { validUntil } = lease;
+    lease.validUntil = 0;
+    const stays = await resume(saleId).catch((error: unknown) => {
+      this.logger.warn({ saleId, err: (error as Error).message }, 'cannot check the sale home');
+      return false;
+    });
+    if (stays) {
+      lease.validUntil = validUntil;
+      this.logger.warn({ saleId }, 'sale lease expired during an outage; acquired it again');
+      return true;
+    }
+    this.held.delete(saleId);
+    await this.release(saleId, lease.revision);
+    this.logger.error(
+      { saleId },
+      'took the expired sale lease again, but the sale may have been adopted onto another WAL ' +
+        'meanwhile; no longer serving it',
+    );
+    return false;
   }
 
   /**

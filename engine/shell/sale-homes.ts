@@ -15,7 +15,7 @@ import { SALE_HOMES_BUCKET } from '../protocol/subjects.js';
 /** Earlier homes kept per sale, so an operator can see where a sale was adopted from. */
 const HOME_HISTORY_ENTRIES = 5;
 
-export interface SaleHome {
+interface SaleHome {
   readonly walId: string;
   readonly walDir: string;
   readonly engineId: string;
@@ -49,7 +49,7 @@ export class SaleHomes {
     return new SaleHomes(kv, us, new Set(adopt), logger);
   }
 
-  /** Before any lease is taken: refuses at once the sales that live elsewhere (all named). */
+  /** Refuses, all named at once, the sales that live in another WAL and are not to be adopted. */
   async check(saleIds: readonly string[]): Promise<void> {
     const conflicts: string[] = [];
     for (const saleId of saleIds) {
@@ -83,13 +83,14 @@ export class SaleHomes {
   }
 
   /**
-   * False once another WAL is the sale's home (it was adopted away); true while the home is this
-   * WAL (one process per WAL), or while there is none (a NATS that lost its store: nobody adopted
-   * the sale, and the next start claims it again).
+   * With the sale's lease taken again after an outage: false if another WAL became the sale's
+   * home meanwhile (it was adopted away); true if the home is still this WAL (one process per
+   * WAL), written again if its key was purged.
    */
-  async stillOurs(saleId: string): Promise<boolean> {
-    const home = (await this.read(saleId))?.home;
-    return home === undefined || home.walId === this.us.walId;
+  async resume(saleId: string): Promise<boolean> {
+    const current = await this.read(saleId);
+    if (current === null) await this.kv.create(saleId, this.value());
+    return current === null || current.home.walId === this.us.walId;
   }
 
   private mayServe(saleId: string, home: SaleHome): boolean {

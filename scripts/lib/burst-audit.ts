@@ -1,6 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BurstTally } from './burst-tally.js';
-import { errorCodeOf, type JsonReply, networkErrorCode, requestJson } from './http-json.js';
+import {
+  errorCodeOf,
+  type JsonReply,
+  networkErrorCode,
+  requestJson,
+  retryAfterMs,
+} from './http-json.js';
 import { runLoad } from './load-runner.js';
 import { startProgress } from './progress.js';
 import { readSale } from './sale-admin.js';
@@ -49,12 +55,7 @@ async function read(url: string, token: string): Promise<JsonReply | Error> {
     try {
       last = await requestJson(url, { token });
       if (!RETRYABLE_CODES.has(errorCodeOf(last.body) ?? '')) return last;
-      const retryAfterS = Number(last.headers['retry-after']);
-      await delay(
-        Number.isFinite(retryAfterS)
-          ? Math.min(RETRY_WAIT_MS_MAX, retryAfterS * 1000)
-          : RETRY_WAIT_MS_MAX,
-      );
+      await delay(retryAfterMs(last.headers, RETRY_WAIT_MS_MAX));
     } catch (error) {
       last = new Error(networkErrorCode(error));
       await delay(RETRY_WAIT_MS_MAX);

@@ -23,7 +23,7 @@ export type ChaosTarget = (typeof CHAOS_TARGETS)[number];
  */
 const CHAOS_GATEWAY_ENV: Readonly<Record<string, string>> = {
   RATE_LIMIT_MAX: '100000',
-  EVENT_LOOP_DELAY_MS_MAX: '10000',
+  EVENT_LOOP_DELAY_MS_MAX: '0',
   ENGINE_REQUEST_TIMEOUT_MS: '1000',
   // A SIGKILL is the point; a SIGTERM at the end of the run has nothing left to finish.
   SHUTDOWN_GRACE_MS: '1000',

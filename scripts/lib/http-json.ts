@@ -56,6 +56,12 @@ export async function requestJson(url: string, options: JsonRequest = {}): Promi
   return { status: response.statusCode, headers: response.headers, body: parsed };
 }
 
+/** A reply's `Retry-After` (whole seconds) in ms, at most `maxMs`; `fallbackMs` when it has none. */
+export function retryAfterMs(headers: IncomingHttpHeaders, maxMs: number, fallbackMs = maxMs) {
+  const seconds = Number(headers['retry-after']);
+  return Number.isFinite(seconds) ? Math.min(maxMs, Math.max(0, seconds * 1_000)) : fallbackMs;
+}
+
 /** The `error` code of a catalogue error body, or null when the body is not one. */
 export function errorCodeOf(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null;

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { errorCodeOf, type JsonReply, requestJson } from './http-json.js';
+import { errorCodeOf, type JsonReply, requestJson, retryAfterMs } from './http-json.js';
 
 // Creating and reading a sale through a gateway's HTTP API, as an operator would: the tools set a
 // sale up and read its stock with the same routes a shop uses.
@@ -34,7 +34,9 @@ export class SaleRequestError extends Error {
 /** A 503 (OVERLOADED, ENGINE_UNAVAILABLE) is retried after its Retry-After, this many times. */
 const UNAVAILABLE_RETRIES_MAX = 5;
 /** Bounds a Retry-After, so a tool never sleeps long on a proxy's word. */
-const RETRY_AFTER_S_MAX = 5;
+const RETRY_AFTER_MS_MAX = 5_000;
+/** The pause after a 503 without a Retry-After. */
+const RETRY_AFTER_MS_DEFAULT = 1_000;
 
 /**
  * Sends until the answer is not a 503, as a client should: a gateway shedding for a moment or an
@@ -45,11 +47,7 @@ async function retryingUnavailable(send: () => Promise<JsonReply>): Promise<Json
   for (let retries = 0; ; retries += 1) {
     const reply = await send();
     if (reply.status !== 503 || retries === UNAVAILABLE_RETRIES_MAX) return reply;
-    const retryAfterS = Number(reply.headers['retry-after']);
-    const waitS = Number.isFinite(retryAfterS)
-      ? Math.min(Math.max(retryAfterS, 0), RETRY_AFTER_S_MAX)
-      : 1;
-    await delay(waitS * 1_000);
+    await delay(retryAfterMs(reply.headers, RETRY_AFTER_MS_MAX, RETRY_AFTER_MS_DEFAULT));
   }
 }
 
