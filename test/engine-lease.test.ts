@@ -1,5 +1,5 @@
 import { Kvm } from '@nats-io/kv';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { LEASE_BUCKET, SALE_HOMES_BUCKET } from '../engine/protocol/subjects.js';
 import { EngineClient } from '../scripts/lib/engine-client.js';
 import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './helpers/nats.js';
@@ -10,17 +10,23 @@ import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './help
 
 const LEASE_TTL_MS = 2_000;
 
+/** A private NATS and an engine named owner, on its own WAL, serving `saleId`: 10 units, alice's 1 sold. */
+async function ownedSale(t: Test, saleId: string) {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const client = new EngineClient(nc);
+  const options = { natsUrl: nats.url, sales: [saleId], leaseTtlMs: LEASE_TTL_MS };
+  const walA = await tempDir(t, 'wal-a');
+  const owner = await startEngine(t, { ...options, walDir: walA, env: { ENGINE_ID: 'owner' } });
+  await client.configureSale(saleId, { stock: 10, perCustomerLimit: 2 });
+  t.ok((await client.placeOrder(saleId, 'alice')).ok, 'the owner sells');
+  return { nc, client, options, walA, owner };
+}
+
 t.test(
   'an engine on another WAL refuses a sale that lives elsewhere, before and after its owner dies',
   async (t) => {
-    const nats = await startNats(t);
-    const nc = await natsClient(t, nats.url);
-    const client = new EngineClient(nc);
-    const options = { natsUrl: nats.url, sales: ['leased'], leaseTtlMs: LEASE_TTL_MS };
-    const walA = await tempDir(t, 'wal-a');
-    const owner = await startEngine(t, { ...options, walDir: walA, env: { ENGINE_ID: 'owner' } });
-    await client.configureSale('leased', { stock: 10, perCustomerLimit: 2 });
-    t.ok((await client.placeOrder('leased', 'alice')).ok);
+    const { client, options, walA, owner } = await ownedSale(t, 'leased');
 
     const walB = await tempDir(t, 'wal-b');
     const elsewhere = () =>
@@ -58,14 +64,7 @@ t.test(
 t.test(
   'a standby deployed before the sale had a home is refused when it takes the lease',
   async (t) => {
-    const nats = await startNats(t);
-    const nc = await natsClient(t, nats.url);
-    const client = new EngineClient(nc);
-    const options = { natsUrl: nats.url, sales: ['early'], leaseTtlMs: LEASE_TTL_MS };
-    const walA = await tempDir(t, 'wal-a');
-    const owner = await startEngine(t, { ...options, walDir: walA, env: { ENGINE_ID: 'owner' } });
-    await client.configureSale('early', { stock: 10, perCustomerLimit: 2 });
-    t.ok((await client.placeOrder('early', 'alice')).ok);
+    const { nc, client, options, walA, owner } = await ownedSale(t, 'early');
 
     // Deployed together, the standby checked before the owner claimed the home: played here by
     // hiding the home while the standby starts.
@@ -97,13 +96,7 @@ t.test(
 t.test(
   'ENGINE_SALES_ADOPT: a standby on another WAL waits out the lease and takes the sale over',
   async (t) => {
-    const nats = await startNats(t);
-    const nc = await natsClient(t, nats.url);
-    const client = new EngineClient(nc);
-    const options = { natsUrl: nats.url, sales: ['leased'], leaseTtlMs: LEASE_TTL_MS };
-    const walA = await tempDir(t, 'wal-a');
-    const owner = await startEngine(t, { ...options, walDir: walA, env: { ENGINE_ID: 'owner' } });
-    await client.configureSale('leased', { stock: 10, perCustomerLimit: 2 });
+    const { client, options, walA, owner } = await ownedSale(t, 'leased');
 
     const standby = spawnEngine(t, {
       ...options,
@@ -117,7 +110,7 @@ t.test(
       false,
       'the standby does not serve',
     );
-    t.equal((await client.sale('leased')).remaining, 10, 'the owner still answers alone');
+    t.equal((await client.sale('leased')).remaining, 9, 'the owner still answers alone');
 
     await owner.kill('SIGKILL');
     const killedAt = Date.now();
@@ -141,12 +134,7 @@ t.test(
 t.test(
   'an owner cut off while its sale was adopted elsewhere stops instead of serving stale state',
   async (t) => {
-    const nats = await startNats(t);
-    const nc = await natsClient(t, nats.url);
-    const client = new EngineClient(nc);
-    const options = { natsUrl: nats.url, sales: ['moved'], leaseTtlMs: LEASE_TTL_MS };
-    const owner = await startEngine(t, { ...options, walDir: await tempDir(t, 'wal-a') });
-    await client.configureSale('moved', { stock: 10, perCustomerLimit: 2 });
+    const { nc, client, options, owner } = await ownedSale(t, 'moved');
 
     // Stopped, the owner can't renew: its lease expires, an engine told to adopt the sale takes
     // it (and its home), then stops and frees the lease.
