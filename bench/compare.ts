@@ -1,10 +1,7 @@
 import { loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { placeOrder } from '../scripts/lib/order-placement.js';
 import { TokenPool } from '../scripts/lib/token-pool.js';
 import { mintToken } from '../scripts/lib/tokens.js';
-import { ClientConnections } from './compare/client-connections.js';
-import { runForDuration } from './compare/closed-loop.js';
 import { type CompareOptions, parseCompareOptions, USAGE } from './compare/options.js';
 import {
   comparisonRows,
@@ -14,6 +11,7 @@ import {
   printGoals,
 } from './compare/report.js';
 import { createSale, type RunResult, runBurst, runSteady } from './compare/scenarios.js';
+import { runSteadyClients } from './compare/steady-client.js';
 import { type Systems, type SystemUnderTest, startSystems } from './compare/systems.js';
 
 // `npm run bench:compare`: our design (gateway → NATS → engine deciding in memory, WAL group
@@ -64,16 +62,12 @@ async function compare(systems: Systems, options: CompareOptions): Promise<boole
 
   for (const system of [systems.ours, systems.conventional]) {
     console.log(`warm-up: ${system.name}…`);
-    const connections = new ClientConnections(system.url);
-    await runForDuration(WARM_UP_CLIENTS, 0, options.warmUpMs, (client) =>
-      placeOrder(
-        system.url,
-        SALES.warmUp,
-        steadyCustomers.token(client % steadyCustomers.size),
-        1,
-        connections.of(client),
-      ),
-    ).finally(() => connections.close());
+    await runSteadyClients(
+      system.url,
+      SALES.warmUp,
+      (client) => steadyCustomers.token(client % steadyCustomers.size),
+      { clients: WARM_UP_CLIENTS, warmUpMs: 0, measureMs: options.warmUpMs },
+    );
   }
   await delay(options.settleMs);
 

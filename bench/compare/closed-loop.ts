@@ -4,8 +4,13 @@ import { performance } from 'node:perf_hooks';
 // as its previous one is answered (a closed loop, like a browser waiting for its reply), for as
 // long as a time window lasts. The burst, a fixed list of requests, uses scripts/lib/load-runner.
 
-export interface Timed<T> {
+export interface Answered<T> {
+  /** Which client sent the request. */
+  readonly client: number;
   readonly outcome: T;
+}
+
+export interface Timed<T> extends Answered<T> {
   readonly latencyMs: number;
 }
 
@@ -19,9 +24,13 @@ export async function runForDuration<T>(
   warmUpMs: number,
   measureMs: number,
   send: (client: number, n: number) => Promise<T>,
-): Promise<{ readonly measured: Timed<T>[]; readonly unmeasured: T[]; readonly windowMs: number }> {
+): Promise<{
+  readonly measured: Timed<T>[];
+  readonly unmeasured: Answered<T>[];
+  readonly windowMs: number;
+}> {
   const measured: Timed<T>[] = [];
-  const unmeasured: T[] = [];
+  const unmeasured: Answered<T>[] = [];
   const windowStart = performance.now() + warmUpMs;
   const windowEnd = windowStart + measureMs;
   const client = async (id: number): Promise<void> => {
@@ -30,8 +39,8 @@ export async function runForDuration<T>(
       const outcome = await send(id, n);
       const answeredMs = performance.now();
       if (answeredMs >= windowStart && answeredMs < windowEnd)
-        measured.push({ outcome, latencyMs: answeredMs - startedMs });
-      else unmeasured.push(outcome);
+        measured.push({ client: id, outcome, latencyMs: answeredMs - startedMs });
+      else unmeasured.push({ client: id, outcome });
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, id) => client(id)));

@@ -5,9 +5,8 @@ import { runLoad } from '../../scripts/lib/load-runner.js';
 import { placeOrder } from '../../scripts/lib/order-placement.js';
 import type { TokenPool } from '../../scripts/lib/token-pool.js';
 import { type AuditResult, auditRun } from './audit.js';
-import { ClientConnections } from './client-connections.js';
-import { runForDuration } from './closed-loop.js';
 import { type CpuReading, type CpuSpent, cpuBetween, readCpu } from './cpu-usage.js';
+import { outcomeOf, runSteadyClients } from './steady-client.js';
 import type { SystemUnderTest } from './systems.js';
 import { count, emptyTally, type Tally } from './tally.js';
 
@@ -121,29 +120,21 @@ export async function runSteady(
   const endReading = setTimeout(() => {
     readings.end = readCpu(system.processes);
   }, shape.warmUpMs + shape.measureMs);
-  const connections = new ClientConnections(system.url);
-  const run = await runForDuration(
-    shape.clients,
-    shape.warmUpMs,
-    shape.measureMs,
-    async (client) => ({
-      customer: client,
-      outcome: await placeOrder(
-        system.url,
-        saleId,
-        customers.token(client),
-        1,
-        connections.of(client),
-      ),
-    }),
-  ).finally(() => connections.close());
+  const run = await runSteadyClients(
+    system.url,
+    saleId,
+    (client) => customers.token(client),
+    shape,
+  );
   // The audit needs every order of the run, warm-up included; the figures only the window's.
   const tally = emptyTally();
-  for (const { customer, outcome } of [...run.measured.map((m) => m.outcome), ...run.unmeasured])
-    count(tally, customer, 1, outcome);
   const measuredTally = emptyTally();
-  for (const { outcome } of run.measured)
-    count(measuredTally, outcome.customer, 1, outcome.outcome);
+  for (const { client, outcome } of run.measured) {
+    const sorted = outcomeOf(outcome);
+    count(tally, client, 1, sorted);
+    count(measuredTally, client, 1, sorted);
+  }
+  for (const { client, outcome } of run.unmeasured) count(tally, client, 1, outcomeOf(outcome));
   clearTimeout(startReading);
   clearTimeout(endReading);
   const { start, end } = readings;

@@ -37,7 +37,8 @@ export function mayHaveBeenPlaced(outcome: PlacementOutcome): boolean {
   );
 }
 
-function classify(status: number, body: unknown): PlacementOutcome {
+/** Sorts a reply by its status and parsed body. */
+export function classifyReply(status: number, body: unknown): PlacementOutcome {
   if (status === 201 || status === 200) {
     const order = (body ?? {}) as { orderId?: unknown; customerId?: unknown; quantity?: unknown };
     if (
@@ -75,7 +76,7 @@ export async function placeOrder(
       headers: { 'idempotency-key': randomUUID() },
       dispatcher,
     });
-    return classify(reply.status, reply.body);
+    return classifyReply(reply.status, reply.body);
   } catch (error) {
     return { kind: 'failed', reason: networkErrorCode(error) };
   }
