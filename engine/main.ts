@@ -1,3 +1,4 @@
+import { EXIT_CONFIGURATION_ERROR } from '../service-kit/exit-codes.js';
 import { loadEngineConfig } from './shell/config.js';
 import { StandbyAbortedError, startEngine } from './shell/engine.js';
 import { createLogger } from './shell/logger.js';
@@ -11,7 +12,7 @@ try {
   config = loadEngineConfig();
 } catch (error) {
   bootLogger.fatal({ err: error }, `bad configuration: ${(error as Error).message}`);
-  process.exit(78);
+  process.exit(EXIT_CONFIGURATION_ERROR);
 }
 
 const logger = createLogger('engine', config.logLevel, { engineId: config.engineId });
@@ -34,7 +35,7 @@ try {
     logger.info('stopped while standing by');
   } else if (error instanceof SaleHomeConflictError) {
     logger.fatal({ err: error }, `refusing to start: ${error.message}`);
-    process.exitCode = 78;
+    process.exitCode = EXIT_CONFIGURATION_ERROR;
   } else {
     logger.fatal({ err: error }, `engine failed to start: ${(error as Error).message}`);
     process.exitCode = 1;

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { EXIT_CONFIGURATION_ERROR } from '../service-kit/exit-codes.js';
 import { drainOrClose } from '../service-kit/nats-close.js';
 import { buildGateway, settle } from './app.js';
 import { JWT_SECRET_DEVELOPMENT, loadGatewayConfig } from './config.js';
@@ -19,7 +20,7 @@ try {
   config = loadGatewayConfig();
 } catch (error) {
   bootLogger.fatal({ err: error }, `bad configuration: ${(error as Error).message}`);
-  process.exit(78);
+  process.exit(EXIT_CONFIGURATION_ERROR);
 }
 const logger = pino({
   level: config.logLevel,

@@ -1,5 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
+import { EXIT_CONFIGURATION_ERROR } from '../service-kit/exit-codes.js';
 import { serveMetrics } from '../service-kit/metrics-server.js';
 import { drainOrClose } from '../service-kit/nats-close.js';
 import { type RunningAgent, startAgent } from './agent.js';
@@ -15,7 +16,7 @@ try {
   config = loadAgentConfig();
 } catch (error) {
   bootLogger.fatal({ err: error }, `bad configuration: ${(error as Error).message}`);
-  process.exit(78);
+  process.exit(EXIT_CONFIGURATION_ERROR);
 }
 const logger = pino({
   level: config.logLevel,

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { EXIT_CONFIGURATION_ERROR } from '../../service-kit/exit-codes.js';
 import { loadCarrierConfig } from './config.js';
 import { buildCarrier } from './server.js';
 
@@ -14,7 +15,7 @@ try {
   config = loadCarrierConfig();
 } catch (error) {
   bootLogger.fatal({ err: error }, `bad configuration: ${(error as Error).message}`);
-  process.exit(78);
+  process.exit(EXIT_CONFIGURATION_ERROR);
 }
 const logger = pino({
   level: config.logLevel,
