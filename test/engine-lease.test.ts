@@ -1,6 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import t, { type Test } from 'tap';
 import { LEASE_BUCKET, SALE_HOMES_BUCKET } from '../engine/protocol/subjects.js';
+import { walIdentity } from '../engine/shell/wal-identity.js';
 import { EngineClient } from '../scripts/lib/engine-client.js';
 import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './helpers/nats.js';
 
@@ -38,7 +39,7 @@ t.test(
     t.match(
       refusal.msg,
       new RegExp(
-        `sale leased lives in WAL .* \\(${walA} of engine owner .*WAL_DIR ${walB}.*ENGINE_SALES_ADOPT=leased`,
+        `sale leased lives in WAL .* \\(${walA} of engine owner .*WAL_DIR ${walB}.*ENGINE_SALES_ADOPT=leased@`,
       ),
       'the refusal names both WALs and the way out',
     );
@@ -98,10 +99,12 @@ t.test(
   async (t) => {
     const { client, options, walA, owner } = await ownedSale(t, 'leased');
 
+    // The one-shot form, as the refusal suggests it: adopt the sale from the owner's WAL only.
+    const from = await walIdentity(walA);
     const standby = spawnEngine(t, {
       ...options,
       walDir: await tempDir(t, 'wal-b'),
-      env: { ENGINE_ID: 'standby', ENGINE_SALES_ADOPT: 'leased' },
+      env: { ENGINE_ID: 'standby', ENGINE_SALES_ADOPT: `leased@${from}` },
     });
     const refusal = await standby.waitForLog((line) => line.msg.includes('refusing to serve it'));
     t.match(refusal.msg, /sale leased is served by engine owner/, 'the refusal names the owner');

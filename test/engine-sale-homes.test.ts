@@ -13,16 +13,17 @@ const conflict = { name: 'SaleHomeConflictError' };
 t.test('sale homes: claim, refuse, adopt', async (t) => {
   const nats = await startNats(t);
   const nc = await natsClient(t, nats.url);
-  const engine = (walId: string, adopt: string[] = []) =>
+  /** An engine on WAL `walId`, adopting the sales of `adopt` (from the WAL named, or any). */
+  const engine = (walId: string, adopt: Record<string, string | null> = {}) =>
     SaleHomes.open(
       nc,
       { walId, walDir: `/data/${walId}`, engineId: `engine-${walId}` },
-      adopt,
+      new Map(Object.entries(adopt)),
       logger,
     );
   const a = await engine('wal-a');
   const b = await engine('wal-b');
-  const c = await engine('wal-c', ['x']);
+  const c = await engine('wal-c', { x: null });
 
   await a.check(['x']);
   await a.claim('x');
@@ -35,7 +36,7 @@ t.test('sale homes: claim, refuse, adopt', async (t) => {
     b.check(['x']),
     {
       message:
-        /sale x lives in WAL wal-a \(\/data\/wal-a of engine engine-wal-a on .*ENGINE_SALES_ADOPT=x/,
+        /sale x lives in WAL wal-a \(\/data\/wal-a of engine engine-wal-a on .*ENGINE_SALES_ADOPT=x@wal-a$/,
     },
     'naming the home and the way out',
   );
@@ -45,11 +46,46 @@ t.test('sale homes: claim, refuse, adopt', async (t) => {
 
   await c.check(['x']);
   await c.claim('x');
-  t.ok(await c.resume('x'), 'an adopting engine takes the home');
+  t.ok(await c.resume('x'), 'an adopting engine (any former home) takes the home');
   t.notOk(await a.resume('x'), 'and the former home sees it moved');
   await t.rejects(a.check(['x']), conflict, 'the former home is now refused');
 
   const fresh = await engine('wal-a');
   t.ok(await fresh.resume('y'), 'a sale without a home was adopted by nobody');
   await t.rejects(b.check(['y']), conflict, 'and resuming wrote its home again');
+});
+
+t.test('sale homes: <saleId>@<walId> adopts from that WAL only, once', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const engine = (walId: string, adopt: Record<string, string | null> = {}) =>
+    SaleHomes.open(
+      nc,
+      { walId, walDir: `/data/${walId}`, engineId: `engine-${walId}` },
+      new Map(Object.entries(adopt)),
+      logger,
+    );
+  const a = await engine('wal-a');
+  await a.claim('x');
+
+  const wrongSource = await engine('wal-b', { x: 'wal-z' });
+  await t.rejects(
+    wrongSource.check(['x']),
+    { message: /ENGINE_SALES_ADOPT takes it from WAL wal-z only.*ENGINE_SALES_ADOPT=x@wal-a$/ },
+    'a rule naming another WAL than the home is refused, and says which',
+  );
+  await t.rejects(wrongSource.claim('x'), conflict, 'under the lease as well');
+  t.ok(await a.resume('x'), 'leaving the home alone');
+
+  const mover = await engine('wal-c', { x: 'wal-a' });
+  await mover.check(['x']);
+  await mover.claim('x');
+  t.notOk(await a.resume('x'), 'the rule moves the sale from the WAL it names');
+  await mover.claim('x');
+  t.ok(await mover.resume('x'), 'left in place, it is spent: the sale stays');
+
+  const copied = await engine('wal-d', { x: 'wal-a' });
+  await t.rejects(copied.check(['x']), conflict, 'copied to another engine, it moves nothing');
+  await t.rejects(copied.claim('x'), conflict);
+  t.ok(await mover.resume('x'), 'the sale stays where the rule first moved it');
 });

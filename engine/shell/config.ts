@@ -41,7 +41,11 @@ export interface EngineConfig {
   readonly natsUrl: string;
   readonly walDir: string;
   readonly sales: readonly string[];
-  readonly salesToAdopt: readonly string[];
+  /**
+   * Sales this engine may take from another WAL: saleId → the WAL to take it from (its id, from
+   * `<saleId>@<walId>`), or null for any (`<saleId>` alone).
+   */
+  readonly salesToAdopt: ReadonlyMap<string, string | null>;
   readonly engineId: string;
   readonly logLevel: string;
   readonly leaseTtlMs: number;
@@ -66,10 +70,18 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
       `ENGINE_SALES: ${JSON.stringify(badSale)} is not a saleId (1-64 of [A-Za-z0-9_-])`,
     );
   if (new Set(sales).size !== sales.length) throw new Error('ENGINE_SALES lists a sale twice');
-  const salesToAdopt = commaList(values.ENGINE_SALES_ADOPT ?? '').filter((s) => s !== '');
-  const notServed = salesToAdopt.find((s) => !sales.includes(s));
-  if (notServed !== undefined)
-    throw new Error(`ENGINE_SALES_ADOPT: ${JSON.stringify(notServed)} is not in ENGINE_SALES`);
+  const salesToAdopt = new Map<string, string | null>();
+  for (const item of commaList(values.ENGINE_SALES_ADOPT ?? '').filter((s) => s !== '')) {
+    const [saleId = '', fromWalId, ...rest] = item.split('@').map((part) => part.trim());
+    if (!sales.includes(saleId))
+      throw new Error(`ENGINE_SALES_ADOPT: ${JSON.stringify(saleId)} is not in ENGINE_SALES`);
+    if (fromWalId === '' || rest.length > 0 || salesToAdopt.has(saleId))
+      throw new Error(
+        `ENGINE_SALES_ADOPT: ${JSON.stringify(item)}: give each sale once, as <saleId> or ` +
+          '<saleId>@<walId of its present home>',
+      );
+    salesToAdopt.set(saleId, fromWalId ?? null);
+  }
   return {
     natsUrl: values.NATS_URL,
     walDir: resolve(values.WAL_DIR),

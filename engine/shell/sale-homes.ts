@@ -10,7 +10,10 @@ import { SALE_HOMES_BUCKET } from '../protocol/subjects.js';
 // given a sale (ENGINE_SALES, created yet or not) records its WAL's id (identity.json) as the
 // sale's home, in a KV bucket that never expires, and every engine checks it: one whose WAL is
 // not the home refuses to start, unless the operator names the sale in ENGINE_SALES_ADOPT. The
-// home is written only under the sale's lease.
+// home is written only under the sale's lease. `<saleId>@<walId>` adopts the sale only from that
+// WAL, so the setting is spent once it has moved the sale: left in place, or copied to another
+// engine, it can't move the sale again (a bare `<saleId>` would, each time that engine takes the
+// lease, starting the sale over from its own WAL's state each time).
 
 /** Earlier homes kept per sale, so an operator can see where a sale was adopted from. */
 const HOME_HISTORY_ENTRIES = 5;
@@ -35,18 +38,18 @@ export class SaleHomes {
   private constructor(
     private readonly kv: KV,
     private readonly us: Omit<SaleHome, 'since' | 'host'>,
-    private readonly adopt: ReadonlySet<string>,
+    private readonly adopt: ReadonlyMap<string, string | null>,
     private readonly logger: Logger,
   ) {}
 
   static async open(
     nc: NatsConnection,
     us: Omit<SaleHome, 'since' | 'host'>,
-    adopt: readonly string[],
+    adopt: ReadonlyMap<string, string | null>,
     logger: Logger,
   ): Promise<SaleHomes> {
     const kv = await new Kvm(nc).create(SALE_HOMES_BUCKET, { history: HOME_HISTORY_ENTRIES });
-    return new SaleHomes(kv, us, new Set(adopt), logger);
+    return new SaleHomes(kv, us, adopt, logger);
   }
 
   /** Refuses, all named at once, the sales that live in another WAL and are not to be adopted. */
@@ -73,7 +76,7 @@ export class SaleHomes {
     }
     const { home, revision } = current;
     if (home.walId === this.us.walId) return;
-    if (!this.adopt.has(saleId)) throw new SaleHomeConflictError(this.conflict(saleId, home));
+    if (!this.mayAdopt(saleId, home)) throw new SaleHomeConflictError(this.conflict(saleId, home));
     await this.kv.update(saleId, this.value(), revision);
     this.logger.warn(
       { saleId, previous: home, walId: this.us.walId },
@@ -94,7 +97,12 @@ export class SaleHomes {
   }
 
   private mayServe(saleId: string, home: SaleHome): boolean {
-    return home.walId === this.us.walId || this.adopt.has(saleId);
+    return home.walId === this.us.walId || this.mayAdopt(saleId, home);
+  }
+
+  private mayAdopt(saleId: string, home: SaleHome): boolean {
+    const from = this.adopt.get(saleId);
+    return from === null || from === home.walId;
   }
 
   private async read(saleId: string): Promise<{ home: SaleHome; revision: number } | null> {
@@ -109,12 +117,15 @@ export class SaleHomes {
   }
 
   private conflict(saleId: string, home: SaleHome): string {
+    const from = this.adopt.get(saleId);
     return (
       `sale ${saleId} lives in WAL ${home.walId} (${home.walDir} of engine ${home.engineId} on ` +
       `${home.host}, since ${home.since}), but this engine's WAL_DIR ${this.us.walDir} holds WAL ` +
-      `${this.us.walId}: start it on that directory (restored from a backup if it was lost), or, ` +
-      `to serve the sale from this WAL's state of it and leave its orders there behind, set ` +
-      `ENGINE_SALES_ADOPT=${saleId}`
+      `${this.us.walId}` +
+      (from === undefined ? '' : ` and ENGINE_SALES_ADOPT takes it from WAL ${from} only`) +
+      ': start it on that directory (restored from a backup if it was lost), or, to serve the ' +
+      "sale from this WAL's state of it and leave its orders there behind, set " +
+      `ENGINE_SALES_ADOPT=${saleId}@${home.walId}`
     );
   }
 }
