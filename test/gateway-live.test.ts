@@ -1,8 +1,14 @@
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
 import WebSocket from 'ws';
-import { encodeMessage, type StockMessage, saleStockSubject } from '../engine/protocol/index.js';
+import {
+  encodeMessage,
+  ordersStatusSubject,
+  type StockMessage,
+  saleStockSubject,
+} from '../engine/protocol/index.js';
 import { EngineClient } from '../scripts/lib/engine-client.js';
 import { freePort } from '../scripts/lib/free-port.js';
 import type { GatewayProcess } from '../scripts/lib/gateway-process.js';
@@ -426,3 +432,53 @@ t.test('open sockets are counted in /metrics, and uncounted on close', async (t)
   await eventually(async () => (await counts()) === 'sale=0 me=0', 'all uncounted');
   t.pass('back to none');
 });
+
+// Last in the file: it takes NATS away from the whole stack and brings it back.
+t.test(
+  'a customer socket opened while NATS is away does not break the ones after it',
+  async (t) => {
+    // A gateway of its own with no customer socket open yet: the one opened during the outage is
+    // the one that subscribes, and its confirmation is what NATS's return throws away.
+    const gateway = await startGateway(t, nats.url, { GATEWAY_ID: 'gw-outage' });
+    const url = liveUrl(gateway, `/v1/me/live?token=${stack.token('outage-alice')}`);
+    await nats.stop();
+    const during = await LiveClient.open(t, url);
+    const duringOutcome = Promise.race([
+      once(during.socket, 'close').then(([code]) => `closed ${code}`),
+      during.until((m) => m.type === 'ready', 'ready').then(() => 'ready'),
+    ]);
+    await nats.restart();
+    t.match(
+      await duringOutcome,
+      /^(closed 1013|ready)$/,
+      'that socket is told to retry, or served',
+    );
+
+    // A socket opened before the gateway is back on NATS is told to retry too; the page waits.
+    await eventually(
+      async () => (await http(`${gateway.url}/health/ready`)).status === 200,
+      'the gateway back on NATS',
+    );
+    const after = await LiveClient.open(t, url);
+    await after.until((m) => m.type === 'ready', 'ready after NATS came back');
+    t.pass('a socket opened after the outage is ready');
+    // Published as the engine would: the subscription reaches this socket again.
+    const change = {
+      orderId: 'me~999',
+      customerId: 'outage-alice',
+      status: 'SHIPPING_REQUESTED',
+      trackingId: 'TRACK-999',
+      message: null,
+      at: Date.now(),
+    };
+    nc.publish(
+      ordersStatusSubject('me'),
+      encodeMessage({ type: 'orderStatus', saleId: 'me', changes: [change] }),
+    );
+    await after.until(
+      statusIs('me~999', 'SHIPPING_REQUESTED'),
+      'the status published after the outage',
+    );
+    t.pass('and it sees the statuses published from then on');
+  },
+);
