@@ -354,6 +354,17 @@ t.test('the gateway over HTTP: every route and every error code', async (t) => {
       expectError(t, await order('dave', 2, 'dave-last'), 422, 'IDEMPOTENCY_KEY_REUSED');
       t.equal(await fastPath(), before + 1, 'requests with a key always go to the engine');
       t.match((await http(`${base}/v1/sales/scarce`)).body, { remaining: 0, status: 'SOLD_OUT' });
+
+      // Stock raised through this gateway: its reply is the cache's news, so the very next order
+      // is the engine's to decide, not refused from the stale 0 until the next publication.
+      const raised = await http(`${base}/v1/admin/sales/scarce`, {
+        method: 'PUT',
+        token: stack.adminToken,
+        body: { name: 'scarce', stock: 5, perCustomerLimit: 3 },
+      });
+      t.match(raised, { status: 200, body: { remaining: 2 } }, 'two more units');
+      t.equal((await order('erin', 1)).status, 201, 'the next order gets one at once');
+      t.equal(await fastPath(), before + 1, 'not refused from the cache');
     },
   );
 

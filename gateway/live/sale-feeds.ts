@@ -37,8 +37,11 @@ export class SaleFeeds {
   }
 
   /**
-   * Starts following a sale known to exist. `seen` is a value read from the engine just now; it
-   * is kept only if no published value has arrived yet (a publication is never older).
+   * Starts following a sale known to exist. `seen` is a value the engine answered with just now:
+   * it replaces the cache. Without it a stock raise would be refused SOLD_OUT from the stale 0
+   * until the next publication. It can be older than a publication received just before it (a
+   * reply waits for the WAL, a publication doesn't), and then only errs towards asking the
+   * engine, until the next publication (at most a heartbeat, 5 s, later).
    * Returns true when this call opened the feed.
    */
   follow(saleId: string, seen?: StockMessage): boolean {
@@ -62,7 +65,7 @@ export class SaleFeeds {
       feed = fresh;
       this.feeds.set(saleId, feed);
     }
-    if (feed.latest === null && seen !== undefined) feed.latest = seen;
+    if (seen !== undefined) feed.latest = seen;
     return created;
   }
 

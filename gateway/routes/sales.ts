@@ -33,7 +33,7 @@ export function registerSaleRoutes(app: FastifyInstance, context: GatewayContext
       const answer = await engine.query(saleId, { type: 'GetSale' });
       if (!answer.ok) throw ApiError.from(answer.error);
       if (answer.kind !== 'sale') throw new Error(`unexpected reply kind ${answer.kind}`);
-      followSale(context, saleId);
+      followSale(context, saleId, answer.sale);
       return saleJson(answer.sale);
     },
   );
@@ -91,7 +91,7 @@ export function registerSaleRoutes(app: FastifyInstance, context: GatewayContext
       });
       if (!answer.ok) throw ApiError.from(answer.error);
       if (answer.kind !== 'sale') throw new Error(`unexpected reply kind ${answer.kind}`);
-      followSale(context, saleId);
+      followSale(context, saleId, answer.sale);
       return reply.code(answer.created ? 201 : 200).send(saleJson(answer.sale));
     },
   );
