@@ -17,6 +17,7 @@ import { type DeliveryDeps, deliver } from './delivery.js';
 import { EngineReports } from './engine-reports.js';
 import { AgentMetrics } from './metrics.js';
 import { CustomerNotifier } from './notifications.js';
+import { StopReleases } from './stop-releases.js';
 import { ensureAgentStreams } from './streams.js';
 
 // The shipping agent: pulls confirmed orders from the durable consumer `shipping` (several agents
@@ -45,6 +46,7 @@ export async function startAgent(
   signal: AbortSignal,
 ): Promise<RunningAgent> {
   await ensureAgentStreams(await jetstreamManager(nc), config, logger, signal);
+  const stopReleases = await StopReleases.open(nc);
   const js = jetstream(nc);
   const carrier = new CarrierClient(config.carrierUrl, config.carrier);
   const breaker = new CarrierBreaker(carrier, config.breaker, logger);
@@ -73,6 +75,7 @@ export async function startAgent(
     deadLetter: async (message: DeadLetterMessage, msgId: string) => {
       await js.publish(ordersDeadSubject(message.saleId), encodeMessage(message), { msgID: msgId });
     },
+    stopReleases,
     metrics,
     logger,
     attempts: config.carrier.attempts,

@@ -7,25 +7,38 @@ import {
 } from '../engine/protocol/index.js';
 import { CarrierBreaker } from './carrier-breaker.js';
 import type { Shipment } from './carrier-client.js';
+import {
+  countedDeliveries,
+  type Standing,
+  stepAfterCarrierFailed,
+  stepAfterError,
+  stepBeforeCarrier,
+} from './delivery-budget.js';
 import { type EngineReports, EngineUnavailableError } from './engine-reports.js';
 import type { AgentMetrics } from './metrics.js';
 import type { CustomerNotifier } from './notifications.js';
+import type { StopReleases } from './stop-releases.js';
 
 // One delivery of one confirmed order: what the agent does with a message from ORDERS.
 //
 //   engine out of reach                            → each call to it is tried again every second,
 //                                                    for up to ENGINE_WAIT_MS (then nak, 1 s); once
 //                                                    the carrier has the shipment, until the stop
+//   the agent is stopping                          → nak at once, recorded as no delivery (a stop
+//                                                    is no verdict: delivery-budget.ts), at any
+//                                                    point and whatever the delivery's number
 //   already shipped (the engine has a trackingId)  → ack, no carrier call
-//   past the last delivery (its agent died or      → dead-letter stream, SHIPPING_FAILED, term;
-//   stopped)                                         no carrier call
+//   past the last delivery (its agent died)        → dead-letter stream, SHIPPING_FAILED, term;
+//                                                    no carrier call
 //   breaker open                                   → tell the customer "delayed" once; nak for
 //                                                    the breaker's remaining time
 //   up to `attempts` carrier calls with backoff    → success: report SHIPPING_REQUESTED, then ack
 //   all attempts failed                            → tell the customer "delayed" once; nak with
 //                                                    the next delay of the schedule
 //   the last delivery failed                       → dead-letter stream, SHIPPING_FAILED, term
+//   any other error (a notification not published) → nak with the next delay of the schedule
 //
+// "Last" counts deliveries as delivery-budget.ts does: JetStream's count less stop releases.
 // Every step is safe to repeat: the carrier makes one shipment per orderId, the engine ignores a
 // repeated status, notifications and dead letters are de-duplicated by message id.
 
@@ -38,6 +51,7 @@ export type DeliveryOutcome =
   | 'released'
   | 'engine_unavailable'
   | 'unknown_order'
+  | 'errored'
   | 'invalid';
 
 /** Between two tries to reach the engine (it is restarting or failing over). */
@@ -53,6 +67,7 @@ export interface DeliveryDeps {
   readonly engine: EngineReports;
   readonly notifier: CustomerNotifier;
   readonly deadLetter: (message: DeadLetterMessage, msgId: string) => Promise<void>;
+  readonly stopReleases: Pick<StopReleases, 'handedBack' | 'record'>;
   readonly metrics: AgentMetrics;
   readonly logger: Logger;
   readonly attempts: number;
@@ -83,23 +98,28 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
   // A carrier call may outlast ack_wait: tell JetStream the message is still being worked on, or
   // it would hand it to another agent meanwhile.
   const heartbeat = setInterval(() => msg.working(), deps.ackWaitMs / 2);
+  const standing = standingOf(msg, order, deps, log);
   try {
     const waited = waitForEngine(deps, log, performance.now() + deps.engineWaitMs);
-    return await deliverOrder(msg, order, deps, waited, log);
+    return await deliverOrder(msg, order, deps, waited, standing, log);
   } catch (error) {
-    const { deliveryCount } = msg.info;
     const engineAway = error instanceof EngineUnavailableError;
-    if (
-      deliveryCount < deps.maxDeliver ||
-      deps.stopping() ||
-      (deliveryCount > deps.maxDeliver && engineAway)
-    ) {
-      // The engine or NATS is still away (or refused), or the agent is stopping: nothing is
-      // lost, the message comes back shortly. Past the last delivery it is dead-lettered once
-      // the engine can say whether the order shipped.
-      log.warn({ err: error }, 'delivery put back; it comes again shortly');
+    const step = stepAfterError(await standing(), engineAway);
+    if (step === 'hand_back') return await handBack(msg, order, deps, log, error);
+    if (step === 'retry_soon') {
+      // The engine is still away: nothing is lost, the message comes back shortly. Past the last
+      // delivery it is dead-lettered once the engine can say whether the order shipped.
+      log.warn({ err: error }, PUT_BACK);
       msg.nak(ENGINE_RETRY_DELAY_MS);
-      return deps.stopping() ? 'released' : 'engine_unavailable';
+      return 'engine_unavailable';
+    }
+    if (step === 'retry_later') {
+      // Not the engine's absence (a refusal, NATS refusing a notification): the schedule's next
+      // delay, as for a carrier failure, or a lasting fault would spend a delivery a second.
+      const delayMs = backoffFor(deps.backoffMs, msg.info.deliveryCount);
+      log.warn({ err: error, retryInMs: delayMs }, PUT_BACK);
+      msg.nak(delayMs);
+      return 'errored';
     }
     // The last delivery: keep the order where an operator sees and replays it. Awaited inside
     // the try: the heartbeat must run until the dead-lettering is done (it waits for the engine
@@ -110,6 +130,59 @@ export async function deliver(msg: JsMsg, deps: DeliveryDeps): Promise<DeliveryO
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/** Logged whenever a delivery hands its message back without a verdict. */
+export const PUT_BACK = 'delivery put back; it comes again shortly';
+
+/**
+ * Where this delivery stands against the budget, for each decision. The stop releases are read
+ * only where they can change one (from the last delivery on), and once per delivery; unreadable,
+ * they count as deliveries: the order may be dead-lettered sooner, never lost.
+ */
+function standingOf(
+  msg: JsMsg,
+  order: ConfirmedOrderMessage,
+  deps: DeliveryDeps,
+  log: Logger,
+): () => Promise<Standing> {
+  const { deliveryCount } = msg.info;
+  let handedBack: Promise<readonly number[]> | null = null;
+  const readHandedBack = () =>
+    deps.stopReleases.handedBack(msg.seq, order.orderId).catch((error: unknown) => {
+      log.warn({ err: error }, 'stop releases unreadable; counting every delivery');
+      return [];
+    });
+  return async () => {
+    const stopping = deps.stopping();
+    if (stopping || deliveryCount < deps.maxDeliver)
+      return { counted: deliveryCount, maxDeliver: deps.maxDeliver, stopping };
+    handedBack ??= readHandedBack();
+    const counted = countedDeliveries(deliveryCount, await handedBack);
+    return { counted, maxDeliver: deps.maxDeliver, stopping: deps.stopping() };
+  };
+}
+
+/**
+ * The agent is stopping: the message goes straight back for another agent, with no "delayed"
+ * notice and no dead letter, and the release is recorded so that it costs the order no delivery.
+ * Unrecorded (NATS trouble), it counts as one, as a delivery that died with its agent does.
+ */
+async function handBack(
+  msg: JsMsg,
+  order: ConfirmedOrderMessage,
+  deps: DeliveryDeps,
+  log: Logger,
+  error?: unknown,
+): Promise<DeliveryOutcome> {
+  try {
+    await deps.stopReleases.record(msg.seq, order.orderId, msg.info.deliveryCount);
+  } catch (recordError) {
+    log.warn({ err: recordError }, 'stop release not recorded; this delivery counts');
+  }
+  log.warn({ err: error, stopping: true }, PUT_BACK);
+  msg.nak();
+  return 'released';
 }
 
 /**
@@ -174,6 +247,7 @@ async function deliverOrder(
   order: ConfirmedOrderMessage,
   deps: DeliveryDeps,
   waited: WaitForEngine,
+  standing: () => Promise<Standing>,
   log: Logger,
 ): Promise<DeliveryOutcome> {
   const current = await waited(() => deps.engine.order(order.orderId));
@@ -188,11 +262,9 @@ async function deliverOrder(
     msg.ack();
     return 'already_shipped';
   }
-  if (msg.info.deliveryCount > deps.maxDeliver)
-    // The last delivery ended without a verdict (its agent killed mid-call or stopping, or a
-    // message that brings agents down): no more carrier calls, the order goes where an operator
-    // sees it.
-    return deadLetter(msg, order, EXHAUSTED_REASON, deps, log);
+  const beforeCarrier = stepBeforeCarrier(await standing());
+  if (beforeCarrier === 'hand_back') return handBack(msg, order, deps, log);
+  if (beforeCarrier === 'dead_letter') return deadLetter(msg, order, EXHAUSTED_REASON, deps, log);
   if (current.status === 'CONFIRMED' && msg.info.deliveryCount === 1)
     await deps.notifier.notify(current);
 
@@ -211,14 +283,11 @@ async function deliverOrder(
     return 'shipped';
   }
 
-  if (msg.info.deliveryCount >= deps.maxDeliver)
-    return deadLetter(msg, order, attempt.reason, deps, log);
-
-  if (deps.stopping()) {
-    // Not the carrier's fault: hand it straight back for another agent, no "delayed" notice.
-    msg.nak();
-    return 'released';
-  }
+  // Checked after the carrier's answer: a stop during the call ("no attempt" if before it) is
+  // not the carrier's failure, even on the last delivery.
+  const afterFailure = stepAfterCarrierFailed(await standing());
+  if (afterFailure === 'hand_back') return handBack(msg, order, deps, log);
+  if (afterFailure === 'dead_letter') return deadLetter(msg, order, attempt.reason, deps, log);
 
   if (current.status !== 'SHIPPING_DELAYED') {
     const { order: delayed } = await waited(() =>

@@ -22,7 +22,8 @@ import type { AgentConfig } from './config.js';
 
 // What the agent needs in JetStream, created or brought in line at start with explicit settings:
 // the durable pull consumer `shipping` on ORDERS (the engine owns ORDERS itself), the dead-letter
-// stream, and the customer notifications stream.
+// stream, and the customer notifications stream. (The bucket of stop releases, which the consumer's
+// delivery count needs beside it, is stop-releases.ts.)
 
 export const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3_600_000;
 /**

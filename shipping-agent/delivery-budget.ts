@@ -1,0 +1,54 @@
+// Where a delivery stands against SHIPPING_MAX_DELIVER, and what it does next at each point where
+// it may end. Pure, so that every case can be tested (test/shipping-delivery-budget.test.ts).
+//
+// The budget counts the deliveries that gave the carrier its chance or died trying: JetStream's
+// delivery count less the deliveries a stopping agent handed back (stop-releases.ts). A stop says
+// nothing about the carrier, so a stopping agent hands every delivery back whatever its count, and
+// that release costs the order nothing: a rolling deploy never dead-letters an order.
+
+export interface Standing {
+  /** Deliveries of the message that count: JetStream's count less those handed back on a stop. */
+  readonly counted: number;
+  readonly maxDeliver: number;
+  readonly stopping: boolean;
+}
+
+/** The order is not shipped yet: what before calling the carrier. */
+export type StepBeforeCarrier = 'hand_back' | 'dead_letter' | 'call_carrier';
+/** The carrier did not take the shipment, or was not called because the agent is stopping. */
+export type StepAfterCarrierFailed = 'hand_back' | 'dead_letter' | 'retry_later';
+/** The delivery failed otherwise: `retry_soon` is for an engine that can't be reached. */
+export type StepAfterError = 'hand_back' | 'dead_letter' | 'retry_soon' | 'retry_later';
+
+/**
+ * JetStream's `deliveryCount` less the earlier deliveries handed back by a stopping agent (each
+ * counted once, whatever the record holds: a stale or repeated entry costs no delivery).
+ */
+export function countedDeliveries(
+  deliveryCount: number,
+  handedBackOnStop: readonly number[],
+): number {
+  const earlier = new Set(handedBackOnStop.filter((d) => d >= 1 && d < deliveryCount));
+  return deliveryCount - earlier.size;
+}
+
+export function stepBeforeCarrier(standing: Standing): StepBeforeCarrier {
+  if (standing.stopping) return 'hand_back';
+  // Past the last counted delivery: that one ended without a verdict, its agent killed mid-call,
+  // or killed by this very message. No more carrier calls: the order goes where an operator sees
+  // it, rather than bring agents down for ever.
+  return standing.counted > standing.maxDeliver ? 'dead_letter' : 'call_carrier';
+}
+
+export function stepAfterCarrierFailed(standing: Standing): StepAfterCarrierFailed {
+  if (standing.stopping) return 'hand_back';
+  return standing.counted >= standing.maxDeliver ? 'dead_letter' : 'retry_later';
+}
+
+export function stepAfterError(standing: Standing, engineAway: boolean): StepAfterError {
+  if (standing.stopping) return 'hand_back';
+  if (engineAway)
+    // Past the last delivery the order is dead-lettered once the engine can say whether it shipped.
+    return standing.counted === standing.maxDeliver ? 'dead_letter' : 'retry_soon';
+  return standing.counted >= standing.maxDeliver ? 'dead_letter' : 'retry_later';
+}

@@ -1,0 +1,73 @@
+import t from 'tap';
+import {
+  countedDeliveries,
+  type Standing,
+  stepAfterCarrierFailed,
+  stepAfterError,
+  stepBeforeCarrier,
+} from '../shipping-agent/delivery-budget.js';
+
+// What a delivery does next against SHIPPING_MAX_DELIVER, for every delivery number around the
+// budget, stopping or not: a stop never dead-letters, the last counted delivery always gets its
+// carrier call, and deliveries handed back on a stop cost the order nothing.
+
+const MAX_DELIVER = 4;
+/** Every delivery number up to well past the budget (JetStream never gives a message up). */
+const COUNTS = Array.from({ length: MAX_DELIVER + 3 }, (_, i) => i + 1);
+
+function standings(stopping: boolean): Standing[] {
+  return COUNTS.map((counted) => ({ counted, maxDeliver: MAX_DELIVER, stopping }));
+}
+
+t.test('a stopping agent hands every delivery back, whatever its number', async (t) => {
+  for (const standing of standings(true)) {
+    t.equal(stepBeforeCarrier(standing), 'hand_back', `before the carrier, #${standing.counted}`);
+    t.equal(stepAfterCarrierFailed(standing), 'hand_back', `after it, #${standing.counted}`);
+    for (const engineAway of [true, false])
+      t.equal(
+        stepAfterError(standing, engineAway),
+        'hand_back',
+        `after an error (engine away: ${engineAway}), #${standing.counted}`,
+      );
+  }
+});
+
+t.test('the carrier is called up to the last delivery, never past it', async (t) => {
+  t.same(
+    standings(false).map(stepBeforeCarrier),
+    COUNTS.map((counted) => (counted <= MAX_DELIVER ? 'call_carrier' : 'dead_letter')),
+  );
+});
+
+t.test('a carrier failure dead-letters from the last delivery on', async (t) => {
+  t.same(
+    standings(false).map(stepAfterCarrierFailed),
+    COUNTS.map((counted) => (counted < MAX_DELIVER ? 'retry_later' : 'dead_letter')),
+  );
+});
+
+t.test('an engine away is asked again soon; past the last delivery too', async (t) => {
+  t.same(
+    standings(false).map((standing) => stepAfterError(standing, true)),
+    COUNTS.map((counted) => (counted === MAX_DELIVER ? 'dead_letter' : 'retry_soon')),
+  );
+});
+
+t.test('any other error follows the backoff schedule, like a carrier failure', async (t) => {
+  t.same(
+    standings(false).map((standing) => stepAfterError(standing, false)),
+    standings(false).map(stepAfterCarrierFailed),
+  );
+});
+
+t.test('deliveries handed back on a stop do not count', async (t) => {
+  t.equal(countedDeliveries(5, []), 5, 'none handed back: JetStream count');
+  t.equal(countedDeliveries(5, [2, 4]), 3, 'two earlier ones handed back');
+  t.equal(countedDeliveries(5, [4, 4, 2]), 3, 'a repeated entry counts once');
+  t.equal(countedDeliveries(5, [5, 6, 0]), 5, 'only earlier deliveries');
+  // The review's case: the last delivery, then one past it, both handed back on a stop. The next
+  // delivery is still within the budget and gets its carrier call.
+  const next = MAX_DELIVER + 2;
+  const counted = countedDeliveries(next, [MAX_DELIVER, MAX_DELIVER + 1]);
+  t.equal(stepBeforeCarrier({ counted, maxDeliver: MAX_DELIVER, stopping: false }), 'call_carrier');
+});
