@@ -41,6 +41,8 @@ export async function registerAuth(app: FastifyInstance, config: GatewayConfig):
     secret: publicKey ?? secret,
     verify: {
       algorithms: publicKey === null ? ['HS256'] : ['RS256', 'ES256'],
+      // A token without `exp` would be good for ever, even leaked (a ?token= in a proxy's log).
+      requiredClaims: ['exp'],
       // In a burst each customer presses again and again with the same token: verifying it once
       // saves the HMAC and the decoding (a quarter of a sold-out refusal's CPU). The cache is keyed
       // by the token's exact text, so only those very bytes, already verified, can hit it; a

@@ -3,6 +3,7 @@ import { EXIT_CONFIGURATION_ERROR } from '../service-kit/exit-codes.js';
 import { drainOrClose } from '../service-kit/nats-close.js';
 import { buildGateway, settle } from './app.js';
 import { JWT_SECRET_DEVELOPMENT, loadGatewayConfig } from './config.js';
+import { gatewayLogSerializers } from './log-serializers.js';
 import { connectGatewayNats } from './nats.js';
 
 // The gateway process: `npm run gateway`. Settings come from the environment (see the README).
@@ -25,6 +26,8 @@ try {
 const logger = pino({
   level: config.logLevel,
   base: { service: 'gateway', pid: process.pid, gatewayId: config.gatewayId },
+  // Fastify takes a logger's own serializers over its defaults.
+  serializers: gatewayLogSerializers,
 });
 if (config.jwt.publicKey === null && config.jwt.secret === JWT_SECRET_DEVELOPMENT)
   logger.warn('JWT_SECRET is the development default: set it before going live');

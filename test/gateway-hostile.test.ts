@@ -108,6 +108,7 @@ t.test('hostile input gets an exact refusal, crashes nothing and changes nothing
   const tampered = `${aliceHeader}.${base64url({ sub: 'mallory', exp: inAnHour })}.${aliceSignature}`;
   const forged = mintToken('another-secret-0123456789abcdef', { sub: 'alice' });
   const expired = mintToken(TEST_JWT_SECRET, { sub: 'alice', ttlS: -60 });
+  const neverExpires = createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256' })({ sub: 'alice' });
 
   const json = { 'content-type': 'application/json' };
   const order = (
@@ -203,6 +204,7 @@ t.test('hostile input gets an exact refusal, crashes nothing and changes nothing
     unauthorized('a tampered payload', () => orderAs(`Bearer ${tampered}`)),
     unauthorized('an expired token', () => orderAs(`Bearer ${expired}`)),
     unauthorized('alg "none"', () => orderAs(`Bearer ${algNone}`)),
+    unauthorized('no exp (a token good for ever)', () => orderAs(`Bearer ${neverExpires}`)),
     unauthorized('HS512, not the pinned HS256', () =>
       orderAs(`Bearer ${signed({ sub: 'mallory' }, 'HS512')}`),
     ),

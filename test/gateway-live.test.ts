@@ -300,9 +300,10 @@ t.test('a client that stops reading gets the latest stock, not a backlog', async
 t.test('the customer socket: ready, then my order statuses and nobody else’s', async (t) => {
   await createSale(stack, 'me', { stock: 10, perCustomerLimit: 2 });
   const path = '/v1/me/live';
+  const aliceToken = stack.token('me-alice');
   const alice = await LiveClient.open(
     t,
-    liveUrl(gatewayA, `${path}?token=${encodeURIComponent(stack.token('me-alice'))}`),
+    liveUrl(gatewayA, `${path}?token=${encodeURIComponent(aliceToken)}`),
   );
   const bob = await LiveClient.open(t, liveUrl(gatewayB, path), {
     headers: { authorization: `Bearer ${stack.token('me-bob')}` },
@@ -311,6 +312,15 @@ t.test('the customer socket: ready, then my order statuses and nobody else’s',
     await socket.until((m) => m.type === 'ready', 'ready');
     t.same(socket.messages[0], { type: 'ready' }, 'ready comes first');
   }
+  const logged = gatewayA.logs.map((line) => JSON.stringify(line));
+  t.ok(
+    logged.some((line) => line.includes('/v1/me/live?token=[redacted]')),
+    "alice's request is logged",
+  );
+  t.notOk(
+    logged.some((line) => line.includes(aliceToken)),
+    'without the token she gave in the URL',
+  );
 
   const a1 = await placeOverHttp(gatewayA, 'me', 'me-alice');
   const b1 = await placeOverNats('me', 'me-bob');
@@ -462,7 +472,9 @@ t.test(
     const after = await LiveClient.open(t, url);
     await after.until((m) => m.type === 'ready', 'ready after NATS came back');
     t.pass('a socket opened after the outage is ready');
-    // Published as the engine would: the subscription reaches this socket again.
+    // Published as the engine would, on a connection of its own (the file's may still be
+    // reconnecting, and would drop it): the subscription reaches this socket again.
+    const publisher = await natsClient(t, nats.url);
     const change = {
       orderId: 'me~999',
       customerId: 'outage-alice',
@@ -471,10 +483,11 @@ t.test(
       message: null,
       at: Date.now(),
     };
-    nc.publish(
+    publisher.publish(
       ordersStatusSubject('me'),
       encodeMessage({ type: 'orderStatus', saleId: 'me', changes: [change] }),
     );
+    await publisher.flush();
     await after.until(
       statusIs('me~999', 'SHIPPING_REQUESTED'),
       'the status published after the outage',
