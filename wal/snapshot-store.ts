@@ -11,12 +11,28 @@ import { decodeSnapshot, encodeSnapshotHeader, SNAPSHOT_HEADER_BYTES } from './s
 import type { WalLogger, WalSnapshot } from './types.js';
 
 /**
+ * Writes the snapshot to a temp file, makes it durable, then renames it into place. On any failure
+ * the temp file goes: a partial one would keep the space a full disk (ENOSPC) needs for the next
+ * WAL append, and the next attempt uses another LSN, so nothing would ever overwrite it.
+ */
+export async function writeSnapshotFile(dir: string, lsn: number, pieces: readonly Uint8Array[]) {
+  const temp = join(dir, snapshotTempFileName(lsn));
+  try {
+    await writeDurableTemp(temp, lsn, pieces);
+    await rename(temp, join(dir, snapshotFileName(lsn)));
+  } catch (error) {
+    await removeQuietly(temp);
+    throw error;
+  }
+  await fsyncDir(dir);
+}
+
+/**
  * Writes the pieces one after another behind the header, each piece's CRC taken just before its
  * write: the work is spread over the writes instead of done in one go, and the header, which
  * needs the whole payload's CRC, goes in last.
  */
-export async function writeSnapshotFile(dir: string, lsn: number, pieces: readonly Uint8Array[]) {
-  const temp = join(dir, snapshotTempFileName(lsn));
+async function writeDurableTemp(temp: string, lsn: number, pieces: readonly Uint8Array[]) {
   const fd = await openFd(temp, 'w');
   try {
     let position = SNAPSHOT_HEADER_BYTES;
@@ -28,13 +44,19 @@ export async function writeSnapshotFile(dir: string, lsn: number, pieces: readon
     }
     const header = encodeSnapshotHeader(lsn, position - SNAPSHOT_HEADER_BYTES, payloadCrc);
     await pwriteAll(fd, header, header.length, 0);
-    // fsync, not fdatasync: the rename below must never expose a file whose size isn't durable.
+    // fsync, not fdatasync: the rename must never expose a file whose size isn't durable.
     await fsyncFd(fd);
-  } finally {
-    await closeFd(fd);
+  } catch (error) {
+    // The write's error is the one worth reporting; a close failing after it would only hide it.
+    await closeFd(fd).catch(() => undefined);
+    throw error;
   }
-  await rename(temp, join(dir, snapshotFileName(lsn)));
-  await fsyncDir(dir);
+  await closeFd(fd);
+}
+
+/** Best effort: the caller is already reporting the failure that matters. */
+async function removeQuietly(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
 }
 
 /**

@@ -2,7 +2,7 @@ import { decide } from '../core/decide.js';
 import type { Rejection } from '../core/errors.js';
 import { evolve } from '../core/evolve.js';
 import { SnapshotCursor } from '../core/snapshot.js';
-import { type EngineState, type Event, orderOf } from '../core/types.js';
+import { type Decision, type EngineState, type Event, orderOf } from '../core/types.js';
 import {
   type CommandReply,
   errorReply,
@@ -44,8 +44,25 @@ export interface SnapshotPolicy {
     outbox: readonly OutboxMessage[],
     between: () => Promise<void>,
   ) => Promise<readonly Uint8Array[]>;
+  /** Gets a SnapshotFailedError: which snapshot failed, when the next is tried, and why. */
   readonly onError: (error: unknown) => void;
   readonly onWritten: (lsn: number) => void;
+}
+
+/**
+ * A snapshot could not be written. The log still holds everything; the next attempt waits for
+ * another `everyRecords` records, as after a written one.
+ */
+export class SnapshotFailedError extends Error {
+  override readonly name = 'SnapshotFailedError';
+
+  constructor(
+    readonly lsn: number,
+    readonly nextAttemptLsn: number,
+    cause: unknown,
+  ) {
+    super(`snapshot at LSN ${lsn} failed; the next is tried at LSN ${nextAttemptLsn}`, { cause });
+  }
 }
 
 /** What the outside world learns once a batch is durable. */
@@ -88,6 +105,11 @@ interface Batch {
   readonly stock: Set<string>;
 }
 
+/** The decision creates an order (as opposed to replaying one, or refusing). */
+function placesOrder(decision: Decision): boolean {
+  return decision.ok && decision.events.some((event) => event.type === 'OrderPlaced');
+}
+
 function noteStatus(batch: Batch, saleId: string, change: OrderStatusChange): void {
   const changes = batch.statuses.get(saleId);
   if (changes === undefined) batch.statuses.set(saleId, [change]);
@@ -105,6 +127,7 @@ export class EngineActor {
   private idleWaiters: (() => void)[] = [];
   /** Batches appended but not yet durable: their outbox messages are not in the outbox yet. */
   private readonly undurable = new Set<Batch>();
+  /** The LSN of the last snapshot attempted, written or not. */
   private lastSnapshotLsn: number;
   /** The snapshot being written, while it is. */
   private snapshot: SnapshotCursor | null = null;
@@ -179,9 +202,11 @@ export class EngineActor {
     const { state, effects } = this.options;
     const command = toCommand(saleId, request, now);
     if (isRejection(command)) return errorReply(command);
-    const refusal = command.type === 'PlaceOrder' ? effects.refusal(saleId, now) : null;
-    if (refusal !== null) return errorReply(refusal);
     const decision = decide(state, command);
+    // Only a new order is refused (the outbox backlog is full): a replay of a stored one (I5) and
+    // a rejection write nothing, so they are answered as ever.
+    const refusal = placesOrder(decision) ? effects.refusal(saleId, now) : null;
+    if (refusal !== null) return errorReply(refusal);
     if (decision.ok) for (const event of decision.events) this.apply(event, batch);
     return commandReply(state, decision, now);
   }
@@ -250,6 +275,11 @@ export class EngineActor {
     const { log, state, snapshots } = this.options;
     const lsn = log.lastLsn;
     if (this.snapshot !== null || lsn - this.lastSnapshotLsn < snapshots.everyRecords) return;
+    // Counted before it is known to succeed: a snapshot that fails (a full disk, a payload over
+    // the size limit) would otherwise be retried after every batch, each time serialising the
+    // whole state again.
+    this.lastSnapshotLsn = lsn;
+    const nextAttemptLsn = lsn + snapshots.everyRecords;
     const cursor = new SnapshotCursor(state);
     this.snapshot = cursor;
     const syncing = [...this.undurable].flatMap((batch) => batch.outbox);
@@ -258,10 +288,11 @@ export class EngineActor {
       .then(async (pieces) => {
         await durable;
         await log.writeSnapshot(lsn, pieces);
-        this.lastSnapshotLsn = lsn;
         snapshots.onWritten(lsn);
       })
-      .catch(snapshots.onError)
+      .catch((error: unknown) =>
+        snapshots.onError(new SnapshotFailedError(lsn, nextAttemptLsn, error)),
+      )
       .finally(() => {
         this.snapshot = null;
       });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ORDERS_STREAM } from '../protocol/subjects.js';
 import type { StreamPublish } from './acked-publisher.js';
+import { OutboxQueue } from './outbox-queue.js';
 import type { WatermarkFile } from './watermark-file.js';
 
 // The outbox (I4): every confirmed order goes to JetStream `ORDERS` after it is durable in the
@@ -34,7 +35,8 @@ export interface OutboxOptions {
 export class Outbox {
   /** Unacknowledged messages by lsn; a Map keeps insertion (= lsn) order. */
   private readonly pending = new Map<number, OutboxMessage>();
-  private readonly ready: OutboxMessage[] = [];
+  /** Waiting to be sent: LSN order, except that failed sends go back in front. */
+  private readonly ready = new OutboxQueue<OutboxMessage>();
   private inflight = 0;
   private highestLsn: number;
   private persistedWatermark: number;
@@ -76,7 +78,7 @@ export class Outbox {
       if (message.lsn <= this.options.watermark) continue;
       if (this.pending.has(message.lsn)) continue;
       this.pending.set(message.lsn, message);
-      this.ready.push(message);
+      this.ready.pushBack(message);
       this.highestLsn = Math.max(this.highestLsn, message.lsn);
     }
     this.pump();
@@ -101,7 +103,7 @@ export class Outbox {
 
   private pump(): void {
     while (!this.closed && this.retryTimer === null && this.inflight < OUTBOX_INFLIGHT_MAX) {
-      const message = this.ready.shift();
+      const message = this.ready.takeFront();
       if (message === undefined) return;
       this.inflight += 1;
       void this.send(message);
@@ -136,7 +138,7 @@ export class Outbox {
   }
 
   private failed(message: OutboxMessage, error: unknown): void {
-    this.ready.unshift(message);
+    this.ready.pushFront(message);
     this.failures += 1;
     this.totals.publishFailures += 1;
     // One line per back-off step, not per message: an outage must not flood the log.

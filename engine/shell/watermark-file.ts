@@ -19,6 +19,7 @@ export class WatermarkFile {
     this.path = join(dir, FILE_NAME);
   }
 
+  /** The stored watermark; 0 (re-publish the whole log) when the file is missing or damaged. */
   async read(logger: WatermarkLogger): Promise<number> {
     let text: string;
     try {
@@ -27,8 +28,8 @@ export class WatermarkFile {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw error;
     }
-    const lsn = (JSON.parse(text) as { lsn?: unknown }).lsn;
-    if (typeof lsn === 'number' && Number.isSafeInteger(lsn) && lsn >= 0) return lsn;
+    const lsn = lsnIn(text);
+    if (lsn !== null) return lsn;
     logger.warn({ file: this.path }, 'outbox watermark unreadable; re-publishing the whole log');
     return 0;
   }
@@ -44,4 +45,17 @@ export class WatermarkFile {
     }
     await rename(temp, this.path);
   }
+}
+
+/** The watermark a file's text holds, or null when it is empty, cut off or not ours. */
+function lsnIn(text: string): number | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const lsn = (parsed as { lsn?: unknown }).lsn;
+  return typeof lsn === 'number' && Number.isSafeInteger(lsn) && lsn >= 0 ? lsn : null;
 }
