@@ -126,6 +126,12 @@ t.test(
     );
     await client.configureSale('leased', { stock: 4, perCustomerLimit: 2 });
     t.equal((await client.sale('leased')).remaining, 4, 'the sale now lives in its WAL');
+    const placed = await client.placeOrder('leased', 'alice');
+    t.match(
+      placed,
+      { ok: true, order: { orderId: 'leased~1000000000001' } },
+      "numbered in a range of its own: the owner's leased~1 is not given again",
+    );
 
     // The old owner, restarted on its WAL, no longer owns the sale's home.
     await standby.kill('SIGTERM');

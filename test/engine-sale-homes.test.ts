@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import t from 'tap';
-import { SaleHomes } from '../engine/shell/sale-homes.js';
+import { ORDER_SEQUENCES_PER_HOME, SaleHomes } from '../engine/shell/sale-homes.js';
 import { natsClient, startNats } from './helpers/nats.js';
 
 // The record of which WAL a sale lives in, against a real JetStream KV: the first claim makes a
@@ -26,9 +26,9 @@ t.test('sale homes: claim, refuse, adopt', async (t) => {
   const c = await engine('wal-c', { x: null });
 
   await a.check(['x']);
-  await a.claim('x');
+  await a.claim('x', false);
   t.ok(await a.resume('x'), 'the first claim makes the home');
-  await a.claim('x');
+  await a.claim('x', false);
   t.ok(await a.resume('x'), 'claiming its own home again changes nothing');
 
   await t.rejects(b.check(['x', 'y']), conflict, 'another WAL is refused at check');
@@ -41,11 +41,11 @@ t.test('sale homes: claim, refuse, adopt', async (t) => {
     'naming the home and the way out',
   );
   await b.check(['y']);
-  await t.rejects(b.claim('x'), conflict, 'and at claim');
+  await t.rejects(b.claim('x', false), conflict, 'and at claim');
   t.ok(await a.resume('x'), 'a refused claim leaves the home alone');
 
   await c.check(['x']);
-  await c.claim('x');
+  await c.claim('x', false);
   t.ok(await c.resume('x'), 'an adopting engine (any former home) takes the home');
   t.notOk(await a.resume('x'), 'and the former home sees it moved');
   await t.rejects(a.check(['x']), conflict, 'the former home is now refused');
@@ -66,7 +66,7 @@ t.test('sale homes: <saleId>@<walId> adopts from that WAL only, once', async (t)
       logger,
     );
   const a = await engine('wal-a');
-  await a.claim('x');
+  await a.claim('x', false);
 
   const wrongSource = await engine('wal-b', { x: 'wal-z' });
   await t.rejects(
@@ -74,18 +74,55 @@ t.test('sale homes: <saleId>@<walId> adopts from that WAL only, once', async (t)
     { message: /ENGINE_SALES_ADOPT takes it from WAL wal-z only.*ENGINE_SALES_ADOPT=x@wal-a$/ },
     'a rule naming another WAL than the home is refused, and says which',
   );
-  await t.rejects(wrongSource.claim('x'), conflict, 'under the lease as well');
+  await t.rejects(wrongSource.claim('x', false), conflict, 'under the lease as well');
   t.ok(await a.resume('x'), 'leaving the home alone');
 
   const mover = await engine('wal-c', { x: 'wal-a' });
   await mover.check(['x']);
-  await mover.claim('x');
+  await mover.claim('x', false);
   t.notOk(await a.resume('x'), 'the rule moves the sale from the WAL it names');
-  await mover.claim('x');
+  await mover.claim('x', false);
   t.ok(await mover.resume('x'), 'left in place, it is spent: the sale stays');
 
   const copied = await engine('wal-d', { x: 'wal-a' });
   await t.rejects(copied.check(['x']), conflict, 'copied to another engine, it moves nothing');
-  await t.rejects(copied.claim('x'), conflict);
+  await t.rejects(copied.claim('x', false), conflict);
   t.ok(await mover.resume('x'), 'the sale stays where the rule first moved it');
+});
+
+t.test('sale homes: each adoption numbers orders in a range of its own', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const engine = (walId: string, adopt: Record<string, string | null> = {}) =>
+    SaleHomes.open(
+      nc,
+      { walId, walDir: `/data/${walId}`, engineId: `engine-${walId}` },
+      new Map(Object.entries(adopt)),
+      logger,
+    );
+  const first = await engine('wal-a');
+  await first.claim('x', false);
+  t.equal(first.firstOrderSequence('x'), 1, 'the first home numbers from 1, as ever');
+
+  const second = await engine('wal-b', { x: 'wal-a' });
+  await second.claim('x', false);
+  t.equal(second.firstOrderSequence('x'), ORDER_SEQUENCES_PER_HOME + 1, 'the next home above it');
+  const restarted = await engine('wal-b');
+  await restarted.claim('x', true);
+  t.equal(
+    restarted.firstOrderSequence('x'),
+    ORDER_SEQUENCES_PER_HOME + 1,
+    'read back from the home when the engine restarts',
+  );
+  const third = await engine('wal-c', { x: null });
+  await third.claim('x', false);
+  t.equal(third.firstOrderSequence('x'), 2 * ORDER_SEQUENCES_PER_HOME + 1, 'and so on');
+
+  const back = await engine('wal-a', { x: null });
+  await t.rejects(
+    back.claim('x', true),
+    { name: 'SaleHomeConflictError', message: /lived in this WAL .* can't be adopted back here/ },
+    'a WAL that still holds an old state of the sale does not take it back',
+  );
+  t.ok(await third.resume('x'), 'and the home stays where it was');
 });

@@ -83,6 +83,9 @@ function decideConfigureSale(state: EngineState, command: CommandOf<'ConfigureSa
   if (problem !== null) return invalid(problem);
   const { saleId, name, stock, perCustomerLimit, startsAt, endsAt, at } = command;
   const sale = state.sales.get(saleId);
+  const { firstOrderSequence = 1 } = command;
+  if (!Number.isSafeInteger(firstOrderSequence) || firstOrderSequence < 1)
+    return invalid(`firstOrderSequence ${firstOrderSequence} is not a positive integer`);
   if (sale !== undefined) {
     // Lowering stock below what is sold, or the cap below what someone already bought, would
     // break I1/I2 for orders we have acknowledged; refuse rather than cancel them.
@@ -108,7 +111,19 @@ function decideConfigureSale(state: EngineState, command: CommandOf<'ConfigureSa
   return {
     ok: true,
     events: [
-      { type: 'SaleConfigured', saleId, name, stock, perCustomerLimit, startsAt, endsAt, at },
+      {
+        type: 'SaleConfigured',
+        saleId,
+        name,
+        stock,
+        perCustomerLimit,
+        startsAt,
+        endsAt,
+        at,
+        // Only where a sale starts, and only when it differs: existing logs and replies stay as
+        // they were.
+        ...(sale === undefined && firstOrderSequence !== 1 ? { firstOrderSequence } : {}),
+      },
     ],
     outcome: { type: 'SaleConfigured', saleId, created: sale === undefined },
   };

@@ -33,6 +33,7 @@ type EventOf<T extends Event['type']> = Extract<Event, { type: T }>;
 
 function applySaleConfigured(state: EngineState, event: EventOf<'SaleConfigured'>): void {
   const { saleId, name, stock, perCustomerLimit, startsAt, endsAt, at } = event;
+  const { firstOrderSequence = 1 } = event;
   const settings = { name, stock, perCustomerLimit, startsAt, endsAt };
   const sale = state.sales.get(saleId);
   if (sale !== undefined) {
@@ -46,7 +47,8 @@ function applySaleConfigured(state: EngineState, event: EventOf<'SaleConfigured'
     createdAt: at,
     updatedAt: at,
     sold: 0,
-    lastOrderSequence: 0,
+    firstOrderSequence,
+    lastOrderSequence: firstOrderSequence - 1,
     customers: new Map(),
     idempotency: new Map(),
     orders: [],
@@ -83,10 +85,9 @@ function applyOrderPlaced(state: EngineState, event: EventOf<'OrderPlaced'>): vo
 export function addOrder(sale: SaleState, order: OrderState, sequence: number): void {
   const { orderId, customerId, quantity, idempotencyKey } = order;
   // The sequence is the order's place: a gap or a repeat means a log or snapshot lost an order.
-  if (sequence !== sale.orders.length + 1)
-    throw new Error(
-      `order ${orderId} has sequence ${sequence}, expected ${sale.orders.length + 1}`,
-    );
+  const expected = sale.firstOrderSequence + sale.orders.length;
+  if (sequence !== expected)
+    throw new Error(`order ${orderId} has sequence ${sequence}, expected ${expected}`);
   sale.orders.push(order);
   sale.sold += quantity;
   const customer = sale.customers.get(customerId);

@@ -32,6 +32,8 @@ export type SaleTuple = [
   updatedAt: number,
   sold: number,
   lastOrderSequence: number,
+  /** Absent (1) in snapshots from before sales could be adopted, and for most sales. */
+  firstOrderSequence?: number,
 ];
 type HistoryTuple = [status: OrderStatus, at: number, message: string | null];
 
@@ -185,7 +187,7 @@ function isOnlyConfirmation(history: readonly HistoryEntry[], createdAt: number)
 
 function saleTuple(sale: SaleState): SaleTuple {
   const s = sale.settings;
-  return [
+  const tuple: SaleTuple = [
     sale.saleId,
     s.name,
     s.stock,
@@ -197,6 +199,8 @@ function saleTuple(sale: SaleState): SaleTuple {
     sale.sold,
     sale.lastOrderSequence,
   ];
+  if (sale.firstOrderSequence !== 1) tuple.push(sale.firstOrderSequence);
+  return tuple;
 }
 
 export function fromSnapshotData(data: SnapshotData | TupleSnapshotData): EngineState {
@@ -214,6 +218,7 @@ export function fromSnapshotData(data: SnapshotData | TupleSnapshotData): Engine
       createdAt,
       updatedAt,
       sold: 0,
+      firstOrderSequence: t[10] ?? 1,
       lastOrderSequence: t[9],
       customers: new Map(),
       idempotency: new Map(),
@@ -231,9 +236,10 @@ export function fromSnapshotData(data: SnapshotData | TupleSnapshotData): Engine
       throw new Error(
         `snapshot of sale ${sale.saleId} says ${sold} sold but its orders add up to ${sale.sold}`,
       );
-    if (sale.orders.length !== sale.lastOrderSequence)
+    const expected = sale.lastOrderSequence - sale.firstOrderSequence + 1;
+    if (sale.orders.length !== expected)
       throw new Error(
-        `snapshot of sale ${sale.saleId} has ${sale.orders.length} orders, not ${sale.lastOrderSequence}`,
+        `snapshot of sale ${sale.saleId} has ${sale.orders.length} orders, not ${expected}`,
       );
   }
   return state;

@@ -16,8 +16,19 @@ export interface SaleSettings {
   readonly endsAt: number | null;
 }
 
+/**
+ * Where a sale's order sequences start, set when the sale is created: 1 in the sale's first home;
+ * above every sequence an earlier home could have used in a sale adopted onto another WAL
+ * (sale-homes.ts), so no orderId is ever given twice (I4: JetStream and the carrier key on it).
+ */
+export interface OrderNumbering {
+  readonly firstOrderSequence?: number;
+}
+
 export type Command =
-  | (Readonly<{ type: 'ConfigureSale'; saleId: string; at: number }> & SaleSettings)
+  | (Readonly<{ type: 'ConfigureSale'; saleId: string; at: number }> &
+      SaleSettings &
+      OrderNumbering)
   | Readonly<{
       type: 'PlaceOrder';
       saleId: string;
@@ -39,7 +50,9 @@ export type Command =
     }>;
 
 export type Event =
-  | (Readonly<{ type: 'SaleConfigured'; saleId: string; at: number }> & SaleSettings)
+  | (Readonly<{ type: 'SaleConfigured'; saleId: string; at: number }> &
+      SaleSettings &
+      OrderNumbering)
   | Readonly<{
       type: 'OrderPlaced';
       orderId: string;
@@ -101,13 +114,15 @@ export interface SaleState {
   createdAt: number;
   updatedAt: number;
   sold: number;
+  /** Sequence of the sale's first order (OrderNumbering); 1 unless the sale was adopted. */
+  readonly firstOrderSequence: number;
   /** Sequence of the last order placed; the next orderId uses lastOrderSequence + 1. */
   lastOrderSequence: number;
   readonly customers: Map<string, CustomerState>;
   /** `customerId + NUL + idempotencyKey` → orderId. */
   readonly idempotency: Map<string, string>;
   /**
-   * The sale's orders by sequence: `orders[n - 1]` is `<saleId>~<n>`. An orderId carries its
+   * The sale's orders by sequence: `orders[n - firstOrderSequence]` is `<saleId>~<n>`. An orderId carries its
    * sale and sequence, so no map of a million orderIds is needed (one string hash and one insert
    * less per order, live and on recovery). Orders are never removed.
    */
@@ -127,7 +142,8 @@ export function orderOf(state: EngineState, orderId: string): OrderState | undef
   const cut = orderId.indexOf(ORDER_ID_SEPARATOR);
   if (cut < 0) return undefined;
   const sale = state.sales.get(orderId.slice(0, cut));
-  const order = sale?.orders[Number(orderId.slice(cut + 1)) - 1];
+  if (sale === undefined) return undefined;
+  const order = sale.orders[Number(orderId.slice(cut + 1)) - sale.firstOrderSequence];
   // `a~01` or `a~1.0` name no order, though Number reads both as 1.
   return order?.orderId === orderId ? order : undefined;
 }

@@ -95,6 +95,8 @@ export interface ActorOptions {
   readonly snapshots: SnapshotPolicy;
   /** Log position the recovered state covers (the last snapshot's or the last record's). */
   readonly recoveredLsn: number;
+  /** Where the order sequences of a sale created here start (its home's range, sale-homes.ts). */
+  readonly firstOrderSequenceOf?: (saleId: string) => number;
 }
 
 interface Batch {
@@ -200,7 +202,7 @@ export class EngineActor {
     batch: Batch,
   ): CommandReply {
     const { state, effects } = this.options;
-    const command = toCommand(saleId, request, now);
+    const command = toCommand(saleId, request, now, this.options.firstOrderSequenceOf);
     if (isRejection(command)) return errorReply(command);
     const decision = decide(state, command);
     // Only a new order is refused (the outbox backlog is full): a replay of a stored one (I5) and

@@ -4,12 +4,14 @@ import type { Command } from '../core/types.js';
 import type { CommandRequest } from '../protocol/schemas.js';
 
 // A checked protocol request, plus what only the engine may supply (the sale from the subject,
-// the time from its clock), becomes a core command.
+// the time from its clock, where a new sale's order sequences start), becomes a core command.
 
 export function toCommand(
   saleId: string,
   request: CommandRequest,
   at: number,
+  /** The first order sequence of the sale, should this command create it (sale-homes.ts). */
+  firstOrderSequenceOf: (saleId: string) => number = () => 1,
 ): Command | Rejection {
   switch (request.type) {
     case 'PlaceOrder':
@@ -32,6 +34,7 @@ export function toCommand(
         startsAt: request.startsAt ?? null,
         endsAt: request.endsAt ?? null,
         at,
+        firstOrderSequence: firstOrderSequenceOf(saleId),
       };
     case 'RecordShippingStatus':
       // The subject decides which engine hears this; an order of another sale is not ours.

@@ -106,27 +106,25 @@ async function claimAndRecover(context: {
   readonly watermarkFile: WatermarkFile;
 }) {
   const { config, logger, leases, homes, watermarkFile } = context;
+  let opened: Awaited<ReturnType<typeof openWal>> | null = null;
   try {
     // Checked again before any home is written: the first check may have passed before another
     // engine's first start made a sale its own, and one refused sale must not leave another one
     // adopted.
     await homes.check(config.sales);
+    // Recovered before the homes are claimed: an adoption needs to know whether this WAL already
+    // holds the sale (sale-homes.ts refuses to adopt a sale back onto its old state).
+    opened = await openWal({ dir: config.walDir, logger: logger.child({ component: 'wal' }) });
+    const watermark = await watermarkFile.read(logger);
+    const recovered = recoverState(opened.snapshot, opened.records, watermark);
     for (const saleId of config.sales) {
       if (!leases.isValid(saleId))
         throw new Error(`the lease of sale ${saleId} lapsed before its home was claimed`);
-      await homes.claim(saleId);
+      await homes.claim(saleId, recovered.state.sales.has(saleId));
     }
-    const opened = await openWal({
-      dir: config.walDir,
-      logger: logger.child({ component: 'wal' }),
-    });
-    const watermark = await watermarkFile.read(logger);
-    return {
-      ...opened,
-      watermark,
-      recovered: recoverState(opened.snapshot, opened.records, watermark),
-    };
+    return { ...opened, watermark, recovered };
   } catch (error) {
+    await opened?.wal.close().catch(() => undefined);
     await leases.releaseAll();
     throw error;
   }
@@ -210,6 +208,7 @@ async function startOn(
     clock: Date.now,
     mailboxCommandsMax: config.mailboxCommandsMax,
     recoveredLsn: wal.lastLsn,
+    firstOrderSequenceOf: (saleId) => homes.firstOrderSequence(saleId),
     effects: {
       confirmed: (messages) => outbox.enqueue(messages),
       statusChanged: (message) =>

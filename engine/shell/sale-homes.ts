@@ -17,6 +17,15 @@ import { SALE_HOMES_BUCKET } from '../protocol/subjects.js';
 
 /** Earlier homes kept per sale, so an operator can see where a sale was adopted from. */
 const HOME_HISTORY_ENTRIES = 5;
+/**
+ * Order sequences each home of a sale may use: home n (0 for the first, +1 at each adoption)
+ * numbers its orders from n × this + 1. A new home can't know how far the last one got (its WAL
+ * is elsewhere, or lost), so each gets a range of its own and no orderId is ever given twice:
+ * JetStream would drop the new order as a duplicate of the old one, and the carrier hand back the
+ * old shipment. 10^12 orders per home; the orderId's 16 digits allow 9,999 adoptions.
+ */
+export const ORDER_SEQUENCES_PER_HOME = 1_000_000_000_000;
+const HOME_GENERATION_MAX = 9_998;
 
 interface SaleHome {
   readonly walId: string;
@@ -25,6 +34,8 @@ interface SaleHome {
   readonly host: string;
   /** When this WAL became the sale's home (ISO 8601). */
   readonly since: string;
+  /** How many times the sale was adopted before (absent: 0, the first home). */
+  readonly generation?: number;
 }
 
 /** A sale lives in another WAL, and this engine may not adopt it: a configuration error. */
@@ -35,6 +46,9 @@ export class SaleHomeConflictError extends Error {
 const encoder = new TextEncoder();
 
 export class SaleHomes {
+  /** The generation of each sale claimed here (SaleHome.generation). */
+  private readonly generations = new Map<string, number>();
+
   private constructor(
     private readonly kv: KV,
     private readonly us: Omit<SaleHome, 'since' | 'host'>,
@@ -65,24 +79,44 @@ export class SaleHomes {
 
   /**
    * With the sale's lease held: makes this WAL the sale's home if it has none, keeps it if it is
-   * ours, takes it over if the sale is to be adopted, and refuses otherwise.
+   * ours, takes it over if the sale is to be adopted, and refuses otherwise. `heldHere`: this
+   * WAL's state already has the sale, which an adoption refuses (below).
    */
-  async claim(saleId: string): Promise<void> {
+  async claim(saleId: string, heldHere: boolean): Promise<void> {
     const current = await this.read(saleId);
     if (current === null) {
-      await this.kv.create(saleId, this.value());
+      await this.kv.create(saleId, this.value(saleId, 0));
       this.logger.info({ saleId, walId: this.us.walId }, 'this WAL is now the home of the sale');
       return;
     }
     const { home, revision } = current;
-    if (home.walId === this.us.walId) return;
+    const generation = home.generation ?? 0;
+    if (home.walId === this.us.walId) {
+      this.generations.set(saleId, generation);
+      return;
+    }
     if (!this.mayAdopt(saleId, home)) throw new SaleHomeConflictError(this.conflict(saleId, home));
-    await this.kv.update(saleId, this.value(), revision);
+    if (heldHere)
+      // Its orders here would go on from where this WAL left them, into sequences the homes since
+      // may have used: orderIds given twice.
+      throw new SaleHomeConflictError(
+        `sale ${saleId} lived in this WAL (${this.us.walDir}) before it moved to WAL ${home.walId}, ` +
+          "and this WAL still holds its state of then: it can't be adopted back here. Start " +
+          `this engine on WAL ${home.walId}'s directory, or adopt the sale on a new WAL_DIR`,
+      );
+    if (generation >= HOME_GENERATION_MAX)
+      throw new SaleHomeConflictError(`sale ${saleId} was adopted too often to be adopted again`);
+    await this.kv.update(saleId, this.value(saleId, generation + 1), revision);
     this.logger.warn(
-      { saleId, previous: home, walId: this.us.walId },
+      { saleId, previous: home, walId: this.us.walId, generation: generation + 1 },
       `adopted sale ${saleId} (ENGINE_SALES_ADOPT): it is served from this WAL's state of it; ` +
         `its orders in WAL ${home.walId} are not carried over`,
     );
+  }
+
+  /** Where the order sequences of a sale claimed here start, should it be created here. */
+  firstOrderSequence(saleId: string): number {
+    return (this.generations.get(saleId) ?? 0) * ORDER_SEQUENCES_PER_HOME + 1;
   }
 
   /**
@@ -92,7 +126,8 @@ export class SaleHomes {
    */
   async resume(saleId: string): Promise<boolean> {
     const current = await this.read(saleId);
-    if (current === null) await this.kv.create(saleId, this.value());
+    if (current === null)
+      await this.kv.create(saleId, this.value(saleId, this.generations.get(saleId) ?? 0));
     return current === null || current.home.walId === this.us.walId;
   }
 
@@ -111,8 +146,14 @@ export class SaleHomes {
     return { home: entry.json<SaleHome>(), revision: entry.revision };
   }
 
-  private value(): Uint8Array {
-    const home: SaleHome = { ...this.us, host: hostname(), since: new Date().toISOString() };
+  private value(saleId: string, generation: number): Uint8Array {
+    this.generations.set(saleId, generation);
+    const home: SaleHome = {
+      ...this.us,
+      host: hostname(),
+      since: new Date().toISOString(),
+      ...(generation === 0 ? {} : { generation }),
+    };
     return encoder.encode(JSON.stringify(home));
   }
 
