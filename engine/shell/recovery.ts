@@ -1,4 +1,5 @@
-import type { WalRecord, WalSnapshot } from '../../wal/index.js';
+import { constants } from 'node:buffer';
+import { SNAPSHOT_BYTES_MAX, type WalRecord, type WalSnapshot } from '../../wal/index.js';
 import { evolve } from '../core/evolve.js';
 import {
   fromSnapshotData,
@@ -27,6 +28,14 @@ interface SnapshotEnvelope {
 }
 
 /**
+ * The largest snapshot payload recovery can read: it parses the payload as one string, and V8
+ * refuses strings past MAX_STRING_LENGTH (~512 MiB on 64-bit; a UTF-8 byte is at most one
+ * character). A larger snapshot is refused while it is encoded rather than written: one that
+ * can't be read back would stop the next start, while without it recovery replays the log.
+ */
+export const SNAPSHOT_PAYLOAD_BYTES_MAX = Math.min(SNAPSHOT_BYTES_MAX, constants.MAX_STRING_LENGTH);
+
+/**
  * The snapshot payload, built a step at a time (`between` runs between steps: the actor's
  * commands go on meanwhile), so a state of a million orders does not stop the engine for
  * seconds. The bytes are the envelope `recoverState` parses.
@@ -36,6 +45,7 @@ export async function encodeSnapshot(
   outbox: readonly OutboxMessage[],
   stepOrders: number,
   between: () => Promise<void>,
+  bytesMax = SNAPSHOT_PAYLOAD_BYTES_MAX,
 ): Promise<Buffer[]> {
   // In pieces, each step's orders a block of their own, encoded to bytes at once: joining a large
   // state into one string, then one buffer, held the event loop for ~110 ms at 300k orders. The
@@ -45,18 +55,28 @@ export async function encodeSnapshot(
       `{"version":${SNAPSHOT_ENVELOPE_VERSION},"core":{"version":${SNAPSHOT_FORMAT_VERSION},"sales":${JSON.stringify(cursor.sales)},"orders":[`,
     ),
   ];
+  let bytes = pieces[0]!.length;
+  const add = (piece: (typeof pieces)[number]) => {
+    bytes += piece.length;
+    if (bytes > bytesMax)
+      throw new RangeError(
+        `snapshot over ${bytesMax} bytes, more than recovery can read: not written (the log ` +
+          'keeps every event, and recovery replays it)',
+      );
+    pieces.push(piece);
+  };
   let separator = '';
   for (;;) {
     const block = cursor.next(stepOrders);
     if (block.sequence.length > 0) {
-      pieces.push(Buffer.from(separator + JSON.stringify(block)));
+      add(Buffer.from(separator + JSON.stringify(block)));
       separator = ',';
     }
     if (cursor.done) break;
     await between();
   }
   const pending = JSON.stringify(outbox.map((m) => [m.lsn, m.msgId]));
-  pieces.push(Buffer.from(`]},"outbox":${pending}}`));
+  add(Buffer.from(`]},"outbox":${pending}}`));
   return pieces;
 }
 
