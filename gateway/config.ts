@@ -40,6 +40,10 @@ const GatewayEnv = Type.Object({
   EVENT_LOOP_DELAY_MS_MAX: Type.Integer({ default: 500, minimum: 0, maximum: 60_000 }),
   RETRY_AFTER_S: Type.Integer({ default: 1, minimum: 1, maximum: 3_600 }),
   WS_CONNECTIONS_MAX: Type.Integer({ default: 50_000, minimum: 1, maximum: 1_000_000 }),
+  /** Open `/v1/me/live` sockets one customer may hold on a gateway (a page per tab). */
+  WS_CONNECTIONS_PER_CUSTOMER_MAX: Type.Integer({ default: 8, minimum: 1, maximum: 1_000 }),
+  /** Every socket is pinged this often; one that has not answered the previous ping is closed. */
+  WS_PING_INTERVAL_MS: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 0, maximum: 600_000 }),
 });
 
@@ -63,6 +67,8 @@ export type GatewayConfig = Readonly<{
   eventLoopDelayMsMax: number;
   retryAfterS: number;
   wsConnectionsMax: number;
+  wsConnectionsPerCustomerMax: number;
+  wsPingIntervalMs: number;
   shutdownGraceMs: number;
 }>;
 
@@ -101,6 +107,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     eventLoopDelayMsMax: values.EVENT_LOOP_DELAY_MS_MAX,
     retryAfterS: values.RETRY_AFTER_S,
     wsConnectionsMax: values.WS_CONNECTIONS_MAX,
+    wsConnectionsPerCustomerMax: values.WS_CONNECTIONS_PER_CUSTOMER_MAX,
+    wsPingIntervalMs: values.WS_PING_INTERVAL_MS,
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
   };
 }

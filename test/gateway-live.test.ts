@@ -443,6 +443,51 @@ t.test('open sockets are counted in /metrics, and uncounted on close', async (t)
   t.pass('back to none');
 });
 
+t.test(
+  'one customer may hold only so many customer sockets; silent peers are dropped',
+  async (t) => {
+    const gateway = await startGateway(t, nats.url, {
+      GATEWAY_ID: 'gw-keeper',
+      WS_CONNECTIONS_PER_CUSTOMER_MAX: '2',
+      WS_PING_INTERVAL_MS: '200',
+    });
+    const meUrl = (customer: string) =>
+      liveUrl(gateway, `/v1/me/live?token=${stack.token(customer)}`);
+    const mine = await Promise.all([1, 2].map(() => LiveClient.open(t, meUrl('keeper-alice'))));
+    for (const socket of mine) await socket.until((m) => m.type === 'ready', 'ready');
+    const third = await refusal(meUrl('keeper-alice'));
+    t.equal(third.status, 429, 'a third socket of the same customer is refused before the upgrade');
+    t.match(third.body, { error: 'RATE_LIMITED', message: /2 live connections open/ });
+    const bob = await LiveClient.open(t, meUrl('keeper-bob'));
+    await bob.until((m) => m.type === 'ready', 'ready');
+    t.pass('another customer is not affected');
+    await mine[0]!.close();
+    // Polled: the gateway counts the close when its side of the socket has closed too.
+    await eventually(async () => {
+      try {
+        const retry = await LiveClient.open(t, meUrl('keeper-alice'));
+        await retry.until((m) => m.type === 'ready', 'ready');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'a place freed by a closed socket');
+    t.pass('a closed socket frees its place');
+
+    // A peer that never answers a ping (its network gone) is terminated; one that does stays.
+    const silent = await LiveClient.open(t, meUrl('keeper-carol'), { autoPong: false });
+    const [code] = await once(silent.socket, 'close');
+    t.equal(code, 1006, 'the silent peer is cut off without a closing handshake');
+    let pings = 0;
+    bob.socket.on('ping', () => {
+      pings += 1;
+    });
+    await once(bob.socket, 'ping');
+    await once(bob.socket, 'ping');
+    t.ok(pings >= 2 && bob.socket.readyState === WebSocket.OPEN, 'a peer that answers stays');
+  },
+);
+
 // Last in the file: it takes NATS away from the whole stack and brings it back.
 t.test(
   'a customer socket opened while NATS is away does not break the ones after it',

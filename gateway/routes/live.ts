@@ -5,11 +5,13 @@ import { authenticate } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ApiError, errorBody } from '../errors.js';
 import { LatestSender } from '../live/latest-sender.js';
+import { SocketHeartbeat } from '../live/socket-heartbeat.js';
 import { SaleIdParams, TokenQuery } from '../schemas.js';
 
-// Live pushes over WebSocket. Refusals (no token, unknown sale, too many sockets) are plain HTTP
-// errors before the upgrade. The sockets only send: anything a client sends gets an error message,
-// and a client that keeps sending junk is disconnected.
+// Live pushes over WebSocket. Refusals (no token, unknown sale, too many sockets at the gateway or
+// for one customer) are plain HTTP errors before the upgrade. The sockets only send: anything a
+// client sends gets an error message, a client that keeps sending junk is disconnected, and one
+// that no longer answers pings is dropped (socket-heartbeat.ts).
 
 /** Bytes a client frame may have; larger ones close the socket (1009). */
 export const WS_FRAME_BYTES_MAX = 1_024;
@@ -24,6 +26,10 @@ const NOT_A_WEBSOCKET = 'This route speaks WebSocket: send an Upgrade request.';
 export function registerLiveRoutes(app: FastifyInstance, context: GatewayContext): void {
   const { engine, feeds, statuses, metrics, config } = context;
   let open = 0;
+  /** Open `/v1/me/live` sockets by customer: one token must not take the gateway's every place. */
+  const openByCustomer = new Map<string, number>();
+  const heartbeat = new SocketHeartbeat(config.wsPingIntervalMs);
+  app.addHook('onClose', async () => heartbeat.stop());
 
   function admit(): void {
     if (open >= config.wsConnectionsMax) {
@@ -32,9 +38,25 @@ export function registerLiveRoutes(app: FastifyInstance, context: GatewayContext
     }
   }
 
+  function admitCustomer(customerId: string): void {
+    if ((openByCustomer.get(customerId) ?? 0) >= config.wsConnectionsPerCustomerMax)
+      throw new ApiError(
+        'RATE_LIMITED',
+        `You have ${config.wsConnectionsPerCustomerMax} live connections open at this gateway; ` +
+          'close one first.',
+      );
+  }
+
+  function countCustomer(customerId: string, change: 1 | -1): void {
+    const count = (openByCustomer.get(customerId) ?? 0) + change;
+    if (count > 0) openByCustomer.set(customerId, count);
+    else openByCustomer.delete(customerId);
+  }
+
   function track(socket: WebSocket, route: string, onClose: () => void): void {
     open += 1;
     metrics.sockets.inc({ route });
+    heartbeat.watch(socket);
     let junk = 0;
     socket.on('message', () => {
       junk += 1;
@@ -90,7 +112,7 @@ export function registerLiveRoutes(app: FastifyInstance, context: GatewayContext
     schema: { querystring: TokenQuery },
     preValidation: async (request) => {
       admit();
-      authenticate(request, true);
+      admitCustomer(authenticate(request, true).customerId);
     },
     handler: async () => {
       throw new ApiError('INVALID_REQUEST', NOT_A_WEBSOCKET);
@@ -100,8 +122,10 @@ export function registerLiveRoutes(app: FastifyInstance, context: GatewayContext
       const sender = new LatestSender(socket);
       let stop: (() => void) | null = null;
       let closed = false;
+      countCustomer(customerId, 1);
       track(socket, 'me', () => {
         closed = true;
+        countCustomer(customerId, -1);
         stop?.();
       });
       void statuses
