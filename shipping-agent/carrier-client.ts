@@ -6,8 +6,8 @@ import type { AgentConfig } from './config.js';
 // explicit. The orderId is the Idempotency-Key: however often we call for an order (retries,
 // redeliveries, two agents, a crash after the carrier answered), the carrier makes one shipment.
 
-/** A carrier reply larger than this is not a shipment confirmation. */
-const CARRIER_REPLY_BYTES_MAX = 64 * 1024;
+/** A carrier reply larger than this is not a shipment confirmation; reading stops there. */
+export const CARRIER_REPLY_BYTES_MAX = 64 * 1024;
 
 export class CarrierError extends Error {
   constructor(
@@ -57,17 +57,16 @@ export class CarrierClient {
       throw new CarrierError(`carrier unreachable: ${(error as Error).message}`, null);
     }
     const { statusCode, body } = response;
-    let text: string;
-    try {
-      text = await body.text();
-    } catch (error) {
-      throw new CarrierError(`carrier reply broken: ${(error as Error).message}`, statusCode);
-    }
+    const text = await replyText(body, statusCode);
     if (statusCode !== 200 && statusCode !== 201)
       throw new CarrierError(`carrier answered ${statusCode}: ${text.slice(0, 200)}`, statusCode);
-    if (text.length > CARRIER_REPLY_BYTES_MAX)
-      throw new CarrierError('carrier reply too large', statusCode);
-    const trackingId = (JSON.parse(text) as { trackingId?: unknown }).trackingId;
+    let reply: { trackingId?: unknown } | null;
+    try {
+      reply = JSON.parse(text) as { trackingId?: unknown } | null;
+    } catch {
+      throw new CarrierError('carrier reply is not JSON', statusCode);
+    }
+    const trackingId = reply?.trackingId;
     if (typeof trackingId !== 'string' || trackingId.length === 0 || trackingId.length > 128)
       throw new CarrierError('carrier reply has no trackingId', statusCode);
     return { trackingId };
@@ -76,4 +75,27 @@ export class CarrierClient {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * The reply's text, read up to CARRIER_REPLY_BYTES_MAX: a carrier gone wrong (or a proxy's error
+ * page, or worse) must not make the agent hold its whole body in memory.
+ */
+async function replyText(body: Dispatcher.ResponseData['body'], status: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > CARRIER_REPLY_BYTES_MAX) {
+        body.destroy();
+        throw new CarrierError('carrier reply too large', status);
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof CarrierError) throw error;
+    throw new CarrierError(`carrier reply broken: ${(error as Error).message}`, status);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
