@@ -9,6 +9,7 @@ import {
   type OrderStatusChange,
   type OrderStatusMessage,
   type QueryReply,
+  type StockMessage,
 } from '../protocol/messages.js';
 import type { CommandRequest, QueryRequest } from '../protocol/schemas.js';
 import { isRejection, toCommand } from './commands.js';
@@ -70,7 +71,8 @@ export interface ActorEffects {
   confirmed(messages: readonly OutboxMessage[]): void;
   /** The durable status changes of one batch for one sale, in log order. */
   statusChanged(message: OrderStatusMessage): void;
-  stockChanged(saleId: string): void;
+  /** A sale's stock as of a durable batch: what gateways may act on (the sold-out fast path). */
+  stockChanged(message: StockMessage): void;
   /** Refuse new orders while this says why (e.g. the outbox backlog is full). */
   refusal(saleId: string, now: number): Rejection | null;
 }
@@ -247,6 +249,9 @@ export class EngineActor {
 
   private commit(batch: Batch, envelopes: number): void {
     const { log, effects } = this.options;
+    // Read now, not once durable: later batches will have changed the live state by then, and
+    // a gateway told of orders that a failed fsync then loses would refuse SOLD_OUT wrongly.
+    const stock = [...batch.stock].map((saleId) => stockOf(this.options.state, saleId));
     if (batch.events.length > 0) {
       this.durableTail = log.append(batch.events.map(encodeEvent));
       this.undurable.add(batch);
@@ -260,7 +265,7 @@ export class EngineActor {
         for (const [saleId, changes] of batch.statuses) {
           effects.statusChanged({ type: 'orderStatus', saleId, changes });
         }
-        for (const saleId of batch.stock) effects.stockChanged(saleId);
+        for (const message of stock) effects.stockChanged(message);
         this.answered(envelopes);
       },
       (error: unknown) => this.options.onFatal(error),
@@ -304,4 +309,12 @@ export class EngineActor {
     this.unanswered -= count;
     if (this.queued === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
+}
+
+/** The stock message of a sale the state holds (a batch named it, so it exists). */
+export function stockOf(state: EngineState, saleId: string): StockMessage {
+  const sale = state.sales.get(saleId);
+  if (sale === undefined) throw new Error(`no sale ${saleId} for a stock message`);
+  const { stock } = sale.settings;
+  return { type: 'stock', saleId, stock, remaining: stock - sale.sold };
 }

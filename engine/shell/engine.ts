@@ -7,11 +7,10 @@ import { drainOrClose } from '../../service-kit/nats-close.js';
 import { openWal } from '../../wal/index.js';
 import { rejection } from '../core/errors.js';
 import { orderCount } from '../core/types.js';
-import { viewSale } from '../core/views.js';
 import { encodeMessage } from '../protocol/messages.js';
 import { ordersStatusSubject } from '../protocol/subjects.js';
 import { AckedPublisher } from './acked-publisher.js';
-import { EngineActor } from './actor.js';
+import { EngineActor, stockOf } from './actor.js';
 import type { EngineConfig } from './config.js';
 import { SaleLeases } from './lease.js';
 import { EngineMetrics } from './metrics.js';
@@ -185,13 +184,9 @@ async function startOn(
   outbox.enqueue(recovered.outbox);
   const stock = new StockPublisher(
     nc,
-    (saleId) => {
-      const sale = viewSale(state, saleId, Date.now());
-      return sale === null
-        ? null
-        : { type: 'stock', saleId, stock: sale.stock, remaining: sale.remaining };
-    },
-    () => config.sales,
+    config.sales
+      .filter((saleId) => state.sales.has(saleId))
+      .map((saleId) => stockOf(state, saleId)),
     config.stockPublishIntervalMs,
   );
 
@@ -213,7 +208,7 @@ async function startOn(
       confirmed: (messages) => outbox.enqueue(messages),
       statusChanged: (message) =>
         nc.publish(ordersStatusSubject(message.saleId), encodeMessage(message)),
-      stockChanged: (saleId) => stock.markDirty(saleId),
+      stockChanged: (message) => stock.update(message),
       refusal: () =>
         outbox.isFull
           ? rejection(
