@@ -120,6 +120,12 @@ t.test('sale homes: each adoption numbers orders in a range of its own', async (
 
   const back = await engine('wal-a', { x: null });
   await t.rejects(
+    back.check(['x'], () => true),
+    { message: /can't be adopted back here/ },
+    'refused at the check, before any home moves',
+  );
+  await back.check(['x'], () => false);
+  await t.rejects(
     back.claim('x', true),
     { name: 'SaleHomeConflictError', message: /lived in this WAL .* can't be adopted back here/ },
     'a WAL that still holds an old state of the sale does not take it back',

@@ -107,19 +107,21 @@ async function claimAndRecover(context: {
   const { config, logger, leases, homes, watermarkFile } = context;
   let opened: Awaited<ReturnType<typeof openWal>> | null = null;
   try {
-    // Checked again before any home is written: the first check may have passed before another
-    // engine's first start made a sale its own, and one refused sale must not leave another one
-    // adopted.
-    await homes.check(config.sales);
     // Recovered before the homes are claimed: an adoption needs to know whether this WAL already
-    // holds the sale (sale-homes.ts refuses to adopt a sale back onto its old state).
+    // holds the sale (sale-homes.ts refuses to adopt a sale back onto its old state). The homes
+    // are checked again then: the first check may have passed before another engine's first
+    // start made a sale its own.
     opened = await openWal({ dir: config.walDir, logger: logger.child({ component: 'wal' }) });
     const watermark = await watermarkFile.read(logger);
     const recovered = recoverState(opened.snapshot, opened.records, watermark);
+    await leases.reaffirmAll();
+    const heldHere = (saleId: string) => recovered.state.sales.has(saleId);
+    // Every refusal before any home moves: one refused sale must not leave another adopted.
+    await homes.check(config.sales, heldHere);
     for (const saleId of config.sales) {
       if (!leases.isValid(saleId))
         throw new Error(`the lease of sale ${saleId} lapsed before its home was claimed`);
-      await homes.claim(saleId, recovered.state.sales.has(saleId));
+      await homes.claim(saleId, heldHere(saleId));
     }
     return { ...opened, watermark, recovered };
   } catch (error) {

@@ -111,6 +111,24 @@ export class SaleLeases {
     }
   }
 
+  /**
+   * Renews every held lease now, taking again one that expired meanwhile: recovering a large WAL
+   * blocks the event loop, so no renewal runs, for longer than the lease is valid (seconds for a
+   * million orders). Throws when one can't be had: another engine took it, or NATS won't say.
+   */
+  async reaffirmAll(): Promise<void> {
+    for (const [saleId, held] of this.held) {
+      if (await this.keep(saleId, held)) continue;
+      this.held.delete(saleId);
+      const other = await this.tryAcquire(saleId);
+      if (other === null) continue;
+      throw new Error(
+        `lost the lease of sale ${saleId} while the WAL was recovered` +
+          (other === undefined ? '' : ` (engine ${other.engineId} holds it now)`),
+      );
+    }
+  }
+
   private async keep(saleId: string, held: Held): Promise<boolean> {
     const sentAt = performance.now();
     try {

@@ -22,10 +22,11 @@ const HOME_HISTORY_ENTRIES = 5;
  * numbers its orders from n × this + 1. A new home can't know how far the last one got (its WAL
  * is elsewhere, or lost), so each gets a range of its own and no orderId is ever given twice:
  * JetStream would drop the new order as a duplicate of the old one, and the carrier hand back the
- * old shipment. 10^12 orders per home; the orderId's 16 digits allow 9,999 adoptions.
+ * old shipment. 10^12 orders per home.
  */
 export const ORDER_SEQUENCES_PER_HOME = 1_000_000_000_000;
-const HOME_GENERATION_MAX = 9_998;
+/** The last generation whose whole range stays within safe integers (9,006 adoptions). */
+const HOME_GENERATION_MAX = Math.floor(Number.MAX_SAFE_INTEGER / ORDER_SEQUENCES_PER_HOME) - 1;
 
 interface SaleHome {
   readonly walId: string;
@@ -66,13 +67,17 @@ export class SaleHomes {
     return new SaleHomes(kv, us, adopt, logger);
   }
 
-  /** Refuses, all named at once, the sales that live in another WAL and are not to be adopted. */
-  async check(saleIds: readonly string[]): Promise<void> {
+  /**
+   * Refuses, all named at once, the sales that live in another WAL and are not to be adopted, or
+   * (once the WAL is recovered, `heldHere` known) would be adopted back onto an old state.
+   */
+  async check(saleIds: readonly string[], heldHere?: (saleId: string) => boolean): Promise<void> {
     const conflicts: string[] = [];
     for (const saleId of saleIds) {
       const home = (await this.read(saleId))?.home;
-      if (home !== undefined && !this.mayServe(saleId, home))
-        conflicts.push(this.conflict(saleId, home));
+      if (home === undefined || home.walId === this.us.walId) continue;
+      if (!this.mayAdopt(saleId, home)) conflicts.push(this.conflict(saleId, home));
+      else if (heldHere?.(saleId)) conflicts.push(this.adoptBack(saleId, home));
     }
     if (conflicts.length > 0) throw new SaleHomeConflictError(conflicts.join('; '));
   }
@@ -96,21 +101,17 @@ export class SaleHomes {
       return;
     }
     if (!this.mayAdopt(saleId, home)) throw new SaleHomeConflictError(this.conflict(saleId, home));
-    if (heldHere)
-      // Its orders here would go on from where this WAL left them, into sequences the homes since
-      // may have used: orderIds given twice.
-      throw new SaleHomeConflictError(
-        `sale ${saleId} lived in this WAL (${this.us.walDir}) before it moved to WAL ${home.walId}, ` +
-          "and this WAL still holds its state of then: it can't be adopted back here. Start " +
-          `this engine on WAL ${home.walId}'s directory, or adopt the sale on a new WAL_DIR`,
-      );
+    // Its orders here would go on from where this WAL left them, into sequences the homes since
+    // may have used: orderIds given twice.
+    if (heldHere) throw new SaleHomeConflictError(this.adoptBack(saleId, home));
     if (generation >= HOME_GENERATION_MAX)
       throw new SaleHomeConflictError(`sale ${saleId} was adopted too often to be adopted again`);
     await this.kv.update(saleId, this.value(saleId, generation + 1), revision);
     this.logger.warn(
       { saleId, previous: home, walId: this.us.walId, generation: generation + 1 },
-      `adopted sale ${saleId} (ENGINE_SALES_ADOPT): it is served from this WAL's state of it; ` +
-        `its orders in WAL ${home.walId} are not carried over`,
+      `adopted sale ${saleId} (ENGINE_SALES_ADOPT): it starts afresh in this WAL, numbering its ` +
+        `orders from ${this.firstOrderSequence(saleId)}; its orders in WAL ${home.walId} are not ` +
+        'carried over',
     );
   }
 
@@ -129,10 +130,6 @@ export class SaleHomes {
     if (current === null)
       await this.kv.create(saleId, this.value(saleId, this.generations.get(saleId) ?? 0));
     return current === null || current.home.walId === this.us.walId;
-  }
-
-  private mayServe(saleId: string, home: SaleHome): boolean {
-    return home.walId === this.us.walId || this.mayAdopt(saleId, home);
   }
 
   private mayAdopt(saleId: string, home: SaleHome): boolean {
@@ -164,9 +161,17 @@ export class SaleHomes {
       `${home.host}, since ${home.since}), but this engine's WAL_DIR ${this.us.walDir} holds WAL ` +
       `${this.us.walId}` +
       (from === undefined ? '' : ` and ENGINE_SALES_ADOPT takes it from WAL ${from} only`) +
-      ': start it on that directory (restored from a backup if it was lost), or, to serve the ' +
-      "sale from this WAL's state of it and leave its orders there behind, set " +
+      ': start it on that directory (restored from a backup if it was lost), or, to start the ' +
+      'sale afresh in a WAL that never held it and leave its orders there behind, set ' +
       `ENGINE_SALES_ADOPT=${saleId}@${home.walId}`
+    );
+  }
+
+  private adoptBack(saleId: string, home: SaleHome): string {
+    return (
+      `sale ${saleId} lived in this WAL (${this.us.walDir}) before it moved to WAL ` +
+      `${home.walId}, and this WAL still holds its state of then: it can't be adopted back here. ` +
+      `Start this engine on WAL ${home.walId}'s directory, or adopt the sale on a new WAL_DIR`
     );
   }
 }

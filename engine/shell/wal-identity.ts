@@ -95,10 +95,37 @@ async function createIdentity(dir: string, path: string): Promise<string | null>
   try {
     await link(temp, path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
-    throw error;
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'EEXIST') return null;
+    if (!NO_HARD_LINKS.has(code ?? '')) throw error;
+    return createInPlace(dir, path, walId);
   } finally {
     await unlink(temp).catch(() => undefined);
+  }
+  await fsyncDir(dir);
+  return walId;
+}
+
+/** What link() says on a filesystem without hard links (SMB shares, some FUSE mounts). */
+const NO_HARD_LINKS: ReadonlySet<string> = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Without hard links: created exclusively in place, then made durable. A power loss in between
+ * can leave it empty, which the next start replaces while the directory holds no WAL data yet.
+ */
+async function createInPlace(dir: string, path: string, walId: string): Promise<string | null> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw error;
+  }
+  try {
+    await handle.writeFile(JSON.stringify({ walId }));
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
   await fsyncDir(dir);
   return walId;

@@ -38,10 +38,9 @@ export class SaleFeeds {
 
   /**
    * Starts following a sale known to exist. `seen` is a value the engine answered with just now:
-   * it replaces the cache. Without it a stock raise would be refused SOLD_OUT from the stale 0
-   * until the next publication. It can be older than a publication received just before it (a
-   * reply waits for the WAL, a publication doesn't), and then only errs towards asking the
-   * engine, until the next publication (at most a heartbeat, 5 s, later).
+   * it replaces the cache when it shows more left (a stock raise must not be refused SOLD_OUT
+   * until the next publication). It never lowers it: a reply can be handled after a newer
+   * publication, and only publications, which come in order, may bring the sale to sold out.
    * Returns true when this call opened the feed.
    */
   follow(saleId: string, seen?: StockMessage): boolean {
@@ -65,7 +64,8 @@ export class SaleFeeds {
       feed = fresh;
       this.feeds.set(saleId, feed);
     }
-    if (seen !== undefined) feed.latest = seen;
+    if (seen !== undefined && (feed.latest === null || seen.remaining > feed.latest.remaining))
+      feed.latest = seen;
     return created;
   }
 
