@@ -42,7 +42,7 @@ t.test('a payload over the bound is refused while it is encoded, not written', a
   );
   await t.rejects(
     encodeSnapshot(new SnapshotCursor(state), [], STEP_ORDERS, noPause, whole - 1),
-    { name: 'RangeError', message: /more than recovery can read: not written/ },
+    { name: 'SnapshotTooLargeError', message: /more than recovery can read: not written/ },
     'a byte over it is not',
   );
 });

@@ -16,7 +16,7 @@ import { SaleLeases } from './lease.js';
 import { EngineMetrics } from './metrics.js';
 import { NatsService } from './nats-service.js';
 import { OUTBOX_PUBLISH_TIMEOUT_MS, Outbox } from './outbox.js';
-import { encodeSnapshot, recoverState } from './recovery.js';
+import { encodeSnapshot, recoverState, SnapshotTooLargeError } from './recovery.js';
 import { SaleHomes } from './sale-homes.js';
 import { StockPublisher } from './stock-publisher.js';
 import { ensureOrdersStream } from './streams.js';
@@ -199,6 +199,7 @@ async function startOn(
     resolveStopped = resolve;
   });
 
+  let snapshotsTooLarge: SnapshotTooLargeError | null = null;
   const actor = new EngineActor({
     state,
     log: wal,
@@ -222,8 +223,24 @@ async function startOn(
     snapshots: {
       everyRecords: config.snapshotEveryRecords,
       pendingOutbox: () => outbox.pendingMessages(),
-      encode: (cursor, outbox, between) =>
-        encodeSnapshot(cursor, outbox, config.snapshotStepOrders, between),
+      encode: async (cursor, outbox, between) => {
+        // Off once the state is too large: trying again would serialise ~512 MiB for nothing
+        // every interval, for ever.
+        if (snapshotsTooLarge !== null) throw snapshotsTooLarge;
+        try {
+          return await encodeSnapshot(cursor, outbox, config.snapshotStepOrders, between);
+        } catch (error) {
+          if (error instanceof SnapshotTooLargeError) {
+            snapshotsTooLarge = error;
+            logger.error(
+              { err: error },
+              'snapshots are off until the engine restarts: the state is too large for one; the ' +
+                'log keeps growing and recovery replays all of it (spread the sales over engines)',
+            );
+          }
+          throw error;
+        }
+      },
       onError: (error) =>
         logger.error({ err: error }, 'snapshot failed; the log still holds everything'),
       onWritten: (lsn) => logger.info({ lsn }, 'snapshot written'),

@@ -35,6 +35,11 @@ interface SnapshotEnvelope {
  */
 export const SNAPSHOT_PAYLOAD_BYTES_MAX = Math.min(SNAPSHOT_BYTES_MAX, constants.MAX_STRING_LENGTH);
 
+/** The state has outgrown what a snapshot can hold: it only grows, so every later one would too. */
+export class SnapshotTooLargeError extends RangeError {
+  override readonly name = 'SnapshotTooLargeError';
+}
+
 /**
  * The snapshot payload, built a step at a time (`between` runs between steps: the actor's
  * commands go on meanwhile), so a state of a million orders does not stop the engine for
@@ -59,7 +64,7 @@ export async function encodeSnapshot(
   const add = (piece: (typeof pieces)[number]) => {
     bytes += piece.length;
     if (bytes > bytesMax)
-      throw new RangeError(
+      throw new SnapshotTooLargeError(
         `snapshot over ${bytesMax} bytes, more than recovery can read: not written (the log ` +
           'keeps every event, and recovery replays it)',
       );
