@@ -407,6 +407,29 @@ t.test('compose: every variable name is one the process reads', async (t) => {
     t.ok(ALL_NAMES.has(variable), `\${${variable}} is a setting name`);
 });
 
+/** Settings compose leaves to their defaults on purpose, and why. */
+const COMPOSE_KEEPS_DEFAULT: ReadonlyMap<string, string> = new Map([
+  ['ENGINE_METRICS_PORT', 'the healthcheck and scrapers use the image default, 9464'],
+  ['ENGINE_METRICS_HOST', '0.0.0.0 already, so other containers can scrape it'],
+  ['AGENT_METRICS_PORT', 'the healthcheck and scrapers use the image default, 9465'],
+  ['AGENT_METRICS_HOST', '0.0.0.0 already, so other containers can scrape it'],
+  ['GATEWAY_ID', 'scaled replicas must differ: the default is host name + pid'],
+  ['AGENT_ID', 'scaled replicas must differ: the default is host name + pid'],
+]);
+
+t.test('compose: every setting of a role reaches its services', async (t) => {
+  for (const [name, value] of Object.entries(services)) {
+    const service = asMap(value, name);
+    const role = roleOf(service);
+    if (role === null) continue;
+    const env = environment(service);
+    const missing = [...namesOf(role)].filter(
+      (setting) => !env.has(setting) && !COMPOSE_KEEPS_DEFAULT.has(setting),
+    );
+    t.same(missing, [], `${name} (${role}) is given or passes on every setting it reads`);
+  }
+});
+
 t.test('compose: start order waits on health, data lives in named volumes', async (t) => {
   for (const [name, value] of Object.entries(services)) {
     const dependsOn = asMap(value, name).depends_on;
