@@ -37,13 +37,22 @@ export interface SpawnOptions {
 type Waiter = { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void };
 
 export class ServiceProcess {
+  /**
+   * Every ServiceProcess of this process that has not exited yet, in spawn order. A parent that
+   * must leave mid-start (the dev stack on Ctrl-C, or when a port is taken) stops these: the
+   * `start()` helpers hand their process over only once it is ready.
+   */
+  static readonly running: ReadonlySet<ServiceProcess> = new Set();
   readonly logs: LogLine[] = [];
+  /** The compiled entry it runs, e.g. `engine/main.js`: names it in the dev stack's messages. */
+  readonly main: string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly waiters = new Set<Waiter>();
   private stderr = '';
   private readonly child: ChildProcess;
 
   constructor(options: SpawnOptions) {
+    this.main = options.main;
     this.child = spawn(
       process.execPath,
       [...(options.nodeFlags ?? []), join(PROJECT_ROOT, 'dist', options.main)],
@@ -54,7 +63,12 @@ export class ServiceProcess {
       },
     );
     const child = this.child;
-    this.exited = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+    const running = ServiceProcess.running as Set<ServiceProcess>;
+    running.add(this);
+    this.exited = once(child, 'exit').then(([code, signal]) => {
+      running.delete(this);
+      return { code, signal };
+    });
     createInterface({ input: child.stdout! }).on('line', (text) => this.onLine(text));
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
