@@ -9,7 +9,7 @@ import {
 } from './http-json.js';
 import { runLoad } from './load-runner.js';
 import { startProgress } from './progress.js';
-import { readSale } from './sale-admin.js';
+import { readSale, type SaleState } from './sale-admin.js';
 import { formatCount } from './text-table.js';
 import type { TokenPool } from './token-pool.js';
 
@@ -17,7 +17,8 @@ import type { TokenPool } from './token-pool.js';
 // client's side: every acknowledged order exists as acknowledged (I3), the sale sold no more
 // than its stock and exactly what was acknowledged (I1), and no customer holds more than the
 // cap (I2). Requests whose outcome the client never learned (a timeout, ENGINE_UNAVAILABLE) may
-// have placed an order, so they widen the expected range instead of breaking it.
+// have placed an order, so they widen the expected range instead of breaking it. A burst that got
+// no order accepted from an open sale with stock checked nothing, and says so (UNCHECKED).
 
 /** Reads in flight at once: enough to be quick, few enough not to be shed or rate limited. */
 const AUDIT_CONCURRENCY = 32;
@@ -26,6 +27,8 @@ const READ_ATTEMPTS_MAX = 5;
 const RETRY_WAIT_MS_MAX = 2_000;
 /** Problems listed one by one; past this, the rest are counted. */
 const PROBLEM_LINES_MAX = 20;
+/** Kinds of reply (codes, failures) quoted when a burst had none accepted. */
+const REPLY_KINDS_LISTED_MAX = 3;
 const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   'RATE_LIMITED',
   'OVERLOADED',
@@ -180,14 +183,8 @@ async function auditCustomers(input: AuditInput): Promise<AuditFinding[]> {
   );
 }
 
-async function auditStock(input: AuditInput): Promise<AuditFinding[]> {
-  const { gatewayUrls, saleId, tally, stock, soldBefore } = input;
-  let sale: Awaited<ReturnType<typeof readSale>>;
-  try {
-    sale = await readSale(gatewayUrls[0]!, saleId);
-  } catch (error) {
-    return [{ verdict: 'UNCHECKED', line: (error as Error).message }];
-  }
+function auditStock(input: AuditInput, sale: SaleState): AuditFinding[] {
+  const { tally, stock, soldBefore } = input;
   const sold = sale.stock - sale.remaining;
   const unknownUnits = [...tally.unknownUnitsByCustomer.values()].reduce((a, b) => a + b, 0);
   const soldNow = sold - soldBefore;
@@ -221,10 +218,44 @@ async function auditStock(input: AuditInput): Promise<AuditFinding[]> {
   );
 }
 
-export async function auditBurst(input: AuditInput): Promise<AuditFinding[]> {
+/**
+ * A burst that had an open sale with stock and got no order accepted exercised nothing: every
+ * check above holds vacuously (a gateway answering OVERLOADED to all, a wrong secret), so the
+ * audit says it could not check, rather than passing.
+ */
+function auditExercised(input: AuditInput, sale: SaleState): AuditFinding[] {
+  const { tally, stock, soldBefore, saleId } = input;
+  if (tally.accepted.length > 0 || sale.status !== 'OPEN' || soldBefore >= stock) return [];
+  const replies = [...tally.rejections, ...tally.failures]
+    .slice(0, REPLY_KINDS_LISTED_MAX)
+    .map(([what, count]) => `${what} ×${formatCount(count)}`)
+    .join(', ');
   return [
-    ...(await auditOrders(input)),
-    ...(await auditStock(input)),
+    {
+      verdict: 'UNCHECKED',
+      line:
+        `no order was accepted although sale ${saleId} is OPEN with ${formatCount(stock - soldBefore)} ` +
+        `units left: the burst exercised nothing, so the checks here prove nothing (replies: ${replies})`,
+    },
+  ];
+}
+
+export async function auditBurst(input: AuditInput): Promise<AuditFinding[]> {
+  const orders = await auditOrders(input);
+  let sale: SaleState;
+  try {
+    sale = await readSale(input.gatewayUrls[0]!, input.saleId);
+  } catch (error) {
+    return [
+      ...orders,
+      { verdict: 'UNCHECKED', line: (error as Error).message },
+      ...(await auditCustomers(input)),
+    ];
+  }
+  return [
+    ...auditExercised(input, sale),
+    ...orders,
+    ...auditStock(input, sale),
     ...(await auditCustomers(input)),
   ];
 }

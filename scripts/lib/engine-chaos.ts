@@ -1,20 +1,25 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { OrderView } from '../../engine/protocol/index.js';
 import { EngineClient } from './engine-client.js';
-import { EngineProcess } from './engine-process.js';
+import { EngineProcess, type EngineProcessOptions } from './engine-process.js';
 import { waitForOrdersStream } from './orders-stream.js';
 
 // Engine chaos: bursts of orders over NATS while the engine is SIGKILLed at a random moment, then
-// restarted on the same WAL. After every round it checks what must survive any crash: every
-// acknowledged order is there with the same id (I3), no sale above its stock (I1), nobody above
-// the cap (I2), no order that nobody asked for; at the end ORDERS holds every order exactly once
-// (I4). Breaches are collected, not thrown, so a run reports all of them.
+// restarted on the same WAL. Right after each restart it reads back what the engine holds for the
+// sale and checks it against the orders themselves, not only the counters against each other:
+// each customer's orders add up to its `purchased` and stay within the cap (I2), the sale's orders
+// add up to stock − remaining and stay within the stock (I1), every acknowledged order is there
+// with the same id (I3). Then a second burst goes to the recovered sale: a recovery that
+// under-counted would sell past the stock or a cap, which the audit after it sees. At the end
+// ORDERS holds every order exactly once (I4). Breaches are collected, not thrown, so a run
+// reports all of them.
 
 export const CHAOS_STOCK_UNITS = 100;
 export const CHAOS_LIMIT_UNITS = 2;
 /**
  * The burst's orders are given up soon: the engine is killed under them. Everything else (the
- * set-up and the audits, a thousand queries at once) has the client's default, so a slow
- * machine is not reported as a failed audit.
+ * set-up, the burst after recovery and the audits, a thousand queries at once) has the client's
+ * default, so a slow machine is not reported as a failed audit.
  */
 const BURST_REQUEST_TIMEOUT_MS = 1_500;
 const OUTBOX_DRAIN_WAIT_MS = 20_000;
@@ -26,6 +31,12 @@ const OUTBOX_DRAIN_WAIT_MS = 20_000;
  */
 const KILL_WINDOW_MS_FIRST = 40;
 const KILL_WINDOW_MS_MIN = 10;
+/**
+ * Customers new to the sale in the burst after recovery, each ordering single units up to the
+ * cap: together they ask for the whole stock, so a correct engine ends that burst sold out
+ * (single units: no INSUFFICIENT_STOCK leaves a unit unsold) and an under-counting one oversells.
+ */
+const FRESH_CUSTOMERS_AFTER_RECOVERY = Math.ceil(CHAOS_STOCK_UNITS / CHAOS_LIMIT_UNITS);
 
 export interface EngineChaosOptions {
   readonly nc: NatsConnection;
@@ -35,81 +46,160 @@ export interface EngineChaosOptions {
   readonly customersPerRound: number;
   readonly random?: () => number;
   readonly log?: (line: string) => void;
+  /** Aborting kills the engine and rejects the run (Ctrl-C of `npm run chaos:engine`). */
+  readonly signal?: AbortSignal;
 }
 
 export interface EngineChaosReport {
   readonly rounds: number;
   readonly requests: number;
+  /** Orders acknowledged in all, in the killed bursts and after recovery. */
   readonly acknowledged: number;
+  /** Of those, acknowledged by an engine that was then SIGKILLed. */
+  readonly acknowledgedBeforeKill: number;
+  /** Of those, acknowledged by a restarted engine, to a sale it had recovered. */
+  readonly acknowledgedAfterRecovery: number;
   readonly orders: number;
   readonly breaches: string[];
 }
 
-interface Acked {
+export interface Acked {
   readonly orderId: string;
   readonly saleId: string;
   readonly customerId: string;
   readonly quantity: number;
 }
 
+/** One round's sale: who asked for units, and what was acknowledged to them. */
+interface SaleRecord {
+  readonly customers: Set<string>;
+  readonly acked: Acked[];
+}
+
+type OrderBody = { readonly customerId: string; readonly quantity: number };
+
 const saleOfRound = (round: number): string => `chaos-r${round}`;
 
+/** The engines of a run, each on the same WAL after the last; all killed when the run ends. */
+class EngineSeries {
+  private readonly running = new Set<EngineProcess>();
+
+  constructor(
+    private readonly options: EngineProcessOptions,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /** A new engine, once it serves. Refuses after an abort, so none outlives the run. */
+  async start(): Promise<EngineProcess> {
+    this.signal?.throwIfAborted();
+    const engine = EngineProcess.spawn(this.options);
+    this.running.add(engine);
+    void engine.exited.then(() => this.running.delete(engine));
+    await engine.serving();
+    return engine;
+  }
+
+  async stopAll(signal: NodeJS.Signals): Promise<void> {
+    await Promise.all([...this.running].map((engine) => engine.kill(signal)));
+  }
+}
+
+/** Rejects once `signal` aborts; `dispose` stops listening. */
+function whenAborted(signal: AbortSignal | undefined) {
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('engine chaos aborted'));
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  return { aborted, dispose: () => signal?.removeEventListener('abort', onAbort) };
+}
+
 export async function runEngineChaos(options: EngineChaosOptions): Promise<EngineChaosReport> {
-  const { nc, rounds, random = Math.random, log = () => undefined } = options;
-  const client = new EngineClient(nc);
-  const sales = Array.from({ length: rounds }, (_, r) => saleOfRound(r));
-  const spawnEngine = () =>
-    EngineProcess.start({
+  const sales = Array.from({ length: options.rounds }, (_, r) => saleOfRound(r));
+  const engines = new EngineSeries(
+    {
       natsUrl: options.natsUrl,
       walDir: options.walDir,
       sales,
       // Snapshots every few hundred records, written in many small steps while orders go on,
       // so crashes also land around and inside snapshots.
       env: { SNAPSHOT_EVERY_RECORDS: '150', SNAPSHOT_STEP_ORDERS: '7' },
-    });
-  const breaches: string[] = [];
-  const acked: Acked[] = [];
-  const customersBySale = new Map<string, Set<string>>();
-  let requests = 0;
-  let killWindowMs = KILL_WINDOW_MS_FIRST;
-  let engine = await spawnEngine();
+    },
+    options.signal,
+  );
+  const stop = whenAborted(options.signal);
   try {
-    for (let round = 0; round < rounds; round += 1) {
-      const saleId = saleOfRound(round);
-      const configured = await client.command(saleId, {
-        type: 'ConfigureSale',
-        name: saleId,
-        stock: CHAOS_STOCK_UNITS,
-        perCustomerLimit: CHAOS_LIMIT_UNITS,
-      });
-      if (!configured.ok)
-        breaches.push(`round ${round}: could not configure: ${JSON.stringify(configured)}`);
-      const burst = await burstAndKill(client, engine, saleId, {
-        customerCount: options.customersPerRound,
-        killAfterMs: random() * killWindowMs,
-        random,
-      });
-      if (burst.acked.length === 0) killWindowMs *= 2;
-      else if (burst.killAfterMs > burst.lastReplyMs)
-        killWindowMs = Math.max(KILL_WINDOW_MS_MIN, killWindowMs / 2);
-      requests += burst.requests;
-      acked.push(...burst.acked);
-      customersBySale.set(saleId, burst.customers);
-      engine = await spawnEngine();
-      breaches.push(
-        ...(await audit(client, acked, customersBySale)).map((b) => `round ${round}: ${b}`),
-      );
-      log(
-        `round ${round + 1}/${rounds}: ${burst.acked.length} acknowledged, ` +
-          `SIGKILL at ${burst.killAfterMs.toFixed(1)} ms of a ${burst.burstMs.toFixed(1)} ms burst`,
-      );
-    }
-    const orders = await allOrders(client, customersBySale);
-    breaches.push(...(await auditOrdersStream(nc, orders)));
-    return { rounds, requests, acknowledged: acked.length, orders: orders.size, breaches };
+    // After an abort the rounds may go on a little, but they meet stopped engines and the
+    // series refuses to start another one.
+    return await Promise.race([runRounds(options, engines), stop.aborted]);
   } finally {
-    await engine.kill('SIGTERM');
+    stop.dispose();
+    await engines.stopAll(options.signal?.aborted ? 'SIGKILL' : 'SIGTERM');
   }
+}
+
+async function runRounds(
+  options: EngineChaosOptions,
+  engines: EngineSeries,
+): Promise<EngineChaosReport> {
+  const { nc, rounds, random = Math.random, log = () => undefined } = options;
+  const client = new EngineClient(nc);
+  const breaches: string[] = [];
+  const records = new Map<string, SaleRecord>();
+  let requests = 0;
+  let acknowledgedBeforeKill = 0;
+  let acknowledgedAfterRecovery = 0;
+  let killWindowMs = KILL_WINDOW_MS_FIRST;
+  let engine = await engines.start();
+  for (let round = 0; round < rounds; round += 1) {
+    const saleId = saleOfRound(round);
+    const found = (list: readonly string[]) => list.map((b) => `round ${round}: ${b}`);
+    const configured = await client.configureSale(saleId, {
+      stock: CHAOS_STOCK_UNITS,
+      perCustomerLimit: CHAOS_LIMIT_UNITS,
+    });
+    if (!configured.ok)
+      breaches.push(...found([`could not configure: ${JSON.stringify(configured)}`]));
+    const burst = await burstAndKill(client, engine, saleId, {
+      customerCount: options.customersPerRound,
+      killAfterMs: random() * killWindowMs,
+      random,
+    });
+    if (burst.acked.length === 0) killWindowMs *= 2;
+    else if (burst.killAfterMs > burst.lastReplyMs)
+      killWindowMs = Math.max(KILL_WINDOW_MS_MIN, killWindowMs / 2);
+    const record: SaleRecord = { customers: burst.customers, acked: [...burst.acked] };
+    records.set(saleId, record);
+    engine = await engines.start();
+    // What the restarted engine recovered, before anything new changes it.
+    breaches.push(...found(await auditSale(client, saleId, record, { soldOut: false })));
+    const after = await buyAfterRecovery(client, saleId, burst.customers);
+    breaches.push(...found(after.unanswered));
+    for (const customerId of after.customers) record.customers.add(customerId);
+    record.acked.push(...after.acked);
+    // Every sale so far: a later crash must not have damaged an earlier sale's recovery.
+    breaches.push(...found(await auditAll(client, records)));
+    requests += burst.requests + after.requests;
+    acknowledgedBeforeKill += burst.acked.length;
+    acknowledgedAfterRecovery += after.acked.length;
+    log(
+      `round ${round + 1}/${rounds}: ${burst.acked.length} acknowledged, SIGKILL at ` +
+        `${burst.killAfterMs.toFixed(1)} ms of a ${burst.burstMs.toFixed(1)} ms burst; ` +
+        `${after.acked.length} acknowledged after recovery`,
+    );
+  }
+  const orders = await allOrders(client, records);
+  breaches.push(...(await auditOrdersStream(nc, orders)));
+  return {
+    rounds,
+    requests,
+    acknowledged: acknowledgedBeforeKill + acknowledgedAfterRecovery,
+    acknowledgedBeforeKill,
+    acknowledgedAfterRecovery,
+    orders: orders.size,
+    breaches,
+  };
 }
 
 async function burstAndKill(
@@ -120,7 +210,7 @@ async function burstAndKill(
 ) {
   const { customerCount, killAfterMs, random } = plan;
   const customers = new Set<string>();
-  const bodies: { customerId: string; quantity: number }[] = [];
+  const bodies: OrderBody[] = [];
   for (let c = 0; c < customerCount; c += 1) {
     const customerId = `${saleId}-c${c}`;
     customers.add(customerId);
@@ -157,11 +247,56 @@ async function burstAndKill(
   return { requests: bodies.length, acked, customers, killAfterMs, burstMs, lastReplyMs };
 }
 
-async function audit(
+/**
+ * The burst after recovery, all at once: every customer of the killed burst asks for one unit more
+ * (refused at the cap unless the recovery forgot what they bought), and fresh customers ask for
+ * the whole stock in single units. A request left unanswered by a serving engine is a breach.
+ */
+async function buyAfterRecovery(
   client: EngineClient,
-  acked: readonly Acked[],
-  customersBySale: Map<string, Set<string>>,
+  saleId: string,
+  customersBefore: ReadonlySet<string>,
 ) {
+  const fresh = Array.from(
+    { length: FRESH_CUSTOMERS_AFTER_RECOVERY },
+    (_, f) => `${saleId}-after${f}`,
+  );
+  const bodies: OrderBody[] = [
+    ...[...customersBefore].map((customerId) => ({ customerId, quantity: 1 })),
+    ...fresh.flatMap((customerId) =>
+      Array.from({ length: CHAOS_LIMIT_UNITS }, () => ({ customerId, quantity: 1 })),
+    ),
+  ];
+  const acked: Acked[] = [];
+  const unanswered: string[] = [];
+  await Promise.all(
+    bodies.map(async ({ customerId, quantity }) => {
+      try {
+        const reply = await client.placeOrder(saleId, customerId, quantity);
+        if (reply.ok && reply.kind === 'order')
+          acked.push({ orderId: reply.order.orderId, saleId, customerId, quantity });
+      } catch (error) {
+        unanswered.push(
+          `after recovery, ${customerId}'s order got no answer: ${(error as Error).message}`,
+        );
+      }
+    }),
+  );
+  return { requests: bodies.length, acked, customers: fresh, unanswered };
+}
+
+/** Every acknowledged order of every sale reads back as acknowledged, and each sale adds up. */
+async function auditAll(client: EngineClient, records: ReadonlyMap<string, SaleRecord>) {
+  const breaches: string[] = [];
+  for (const [saleId, record] of records) {
+    breaches.push(...(await auditAcked(client, record.acked)));
+    // Every recorded sale has had its burst after recovery, which sells a correct engine out.
+    breaches.push(...(await auditSale(client, saleId, record, { soldOut: true })));
+  }
+  return breaches;
+}
+
+async function auditAcked(client: EngineClient, acked: readonly Acked[]): Promise<string[]> {
   const breaches: string[] = [];
   await Promise.all(
     acked.map(async (a) => {
@@ -172,51 +307,90 @@ async function audit(
         breaches.push(`order ${a.orderId} changed: ${JSON.stringify(reply.order)}`);
     }),
   );
-  for (const [saleId, customers] of customersBySale)
-    breaches.push(...(await auditSale(client, saleId, customers)));
   return breaches;
 }
 
-async function auditSale(
+/** A customer's orders against its `purchased` counter and the cap (I2). */
+function auditCustomer(
+  saleId: string,
+  customerId: string,
+  purchased: number,
+  orders: readonly OrderView[],
+): string[] {
+  const breaches: string[] = [];
+  const units = orders.reduce((sum, order) => sum + order.quantity, 0);
+  if (units !== purchased)
+    breaches.push(`${customerId}: purchased says ${purchased} but its orders hold ${units} units`);
+  if (Math.max(units, purchased) > CHAOS_LIMIT_UNITS)
+    breaches.push(`I2: ${customerId} holds ${units} units of ${saleId} (cap ${CHAOS_LIMIT_UNITS})`);
+  for (const order of orders)
+    if (order.customerId !== customerId || order.saleId !== saleId)
+      breaches.push(`${customerId}'s orders list ${order.orderId} of ${order.customerId}`);
+  return breaches;
+}
+
+/**
+ * The sale as the engine holds it, checked against the orders themselves: each customer's orders
+ * add up to its `purchased` within the cap, all of them add up to stock − remaining within the
+ * configured stock (I1), and every order acknowledged for the sale is among them. With `soldOut`,
+ * the remaining must also be 0: the burst after recovery asked for more than the whole stock.
+ */
+export async function auditSale(
   client: EngineClient,
   saleId: string,
-  customers: Set<string>,
+  record: { readonly customers: ReadonlySet<string>; readonly acked: readonly Acked[] },
+  expect: { readonly soldOut: boolean },
 ): Promise<string[]> {
   const breaches: string[] = [];
   const sale = await client.query(saleId, { type: 'GetSale' });
   if (!sale.ok || sale.kind !== 'sale')
     return [`sale ${saleId} unreadable: ${JSON.stringify(sale)}`];
-  const sold = sale.sale.stock - sale.sale.remaining;
-  if (sold > sale.sale.stock || sale.sale.remaining < 0)
-    breaches.push(`I1: ${saleId} sold ${sold}`);
+  const { stock, remaining } = sale.sale;
   const replies = await Promise.all(
-    [...customers].map(async (customerId) => ({
+    [...record.customers].map(async (customerId) => ({
       customerId,
       reply: await client.query(saleId, { type: 'GetCustomer', customerId }),
     })),
   );
-  let unitsOfKnownCustomers = 0;
+  let heldUnits = 0;
+  const heldOrders = new Set<string>();
   for (const { customerId, reply } of replies) {
     if (!reply.ok || reply.kind !== 'customer') {
       breaches.push(`customer ${customerId} unreadable`);
       continue;
     }
-    unitsOfKnownCustomers += reply.customer.purchased;
-    if (reply.customer.purchased > CHAOS_LIMIT_UNITS)
-      breaches.push(`I2: ${customerId} holds ${reply.customer.purchased} units of ${saleId}`);
+    const { purchased, orders } = reply.customer;
+    breaches.push(...auditCustomer(saleId, customerId, purchased, orders));
+    heldUnits += orders.reduce((sum, order) => sum + order.quantity, 0);
+    for (const order of orders) heldOrders.add(order.orderId);
   }
-  // Every sold unit belongs to a customer who asked: the engine invented nothing.
-  if (unitsOfKnownCustomers !== sold)
-    breaches.push(`${saleId}: ${sold} sold but customers hold ${unitsOfKnownCustomers}`);
+  if (stock !== CHAOS_STOCK_UNITS)
+    breaches.push(`${saleId}: the stock became ${stock} (configured ${CHAOS_STOCK_UNITS})`);
+  if (heldUnits > CHAOS_STOCK_UNITS || remaining < 0)
+    breaches.push(
+      `I1: ${saleId} holds orders for ${heldUnits} units of a stock of ${CHAOS_STOCK_UNITS}` +
+        ` (remaining ${remaining})`,
+    );
+  // Every sold unit is in an order of a customer who asked: the engine invented nothing, and its
+  // counters did not drift from its orders.
+  if (stock - remaining !== heldUnits)
+    breaches.push(
+      `${saleId}: stock − remaining = ${stock - remaining} but its orders hold ${heldUnits} units`,
+    );
+  if (expect.soldOut && remaining !== 0)
+    breaches.push(`${saleId}: ${remaining} units unsold although customers asked for them all`);
+  for (const a of record.acked)
+    if (!heldOrders.has(a.orderId))
+      breaches.push(`acknowledged ${a.orderId} is not among ${a.customerId}'s orders`);
   return breaches;
 }
 
 async function allOrders(
   client: EngineClient,
-  customersBySale: Map<string, Set<string>>,
+  records: ReadonlyMap<string, SaleRecord>,
 ): Promise<Set<string>> {
   const orders = new Set<string>();
-  for (const [saleId, customers] of customersBySale) {
+  for (const [saleId, { customers }] of records) {
     for (const customerId of customers) {
       const reply = await client.query(saleId, { type: 'GetCustomer', customerId });
       if (reply.ok && reply.kind === 'customer')
