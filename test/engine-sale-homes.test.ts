@@ -1,3 +1,4 @@
+import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import t from 'tap';
 import { ORDER_SEQUENCES_PER_HOME, SaleHomes } from '../engine/shell/sale-homes.js';
@@ -10,17 +11,21 @@ import { natsClient, startNats } from './helpers/nats.js';
 const logger = pino({ level: 'silent' });
 const conflict = { name: 'SaleHomeConflictError' };
 
-t.test('sale homes: claim, refuse, adopt', async (t) => {
-  const nats = await startNats(t);
-  const nc = await natsClient(t, nats.url);
-  /** An engine on WAL `walId`, adopting the sales of `adopt` (from the WAL named, or any). */
-  const engine = (walId: string, adopt: Record<string, string | null> = {}) =>
+/** An engine's sale homes on WAL `walId`, adopting the sales of `adopt` (from the WAL named, or any). */
+const homesOn =
+  (nc: NatsConnection) =>
+  (walId: string, adopt: Record<string, string | null> = {}) =>
     SaleHomes.open(
       nc,
       { walId, walDir: `/data/${walId}`, engineId: `engine-${walId}` },
       new Map(Object.entries(adopt)),
       logger,
     );
+
+t.test('sale homes: claim, refuse, adopt', async (t) => {
+  const nats = await startNats(t);
+  const nc = await natsClient(t, nats.url);
+  const engine = homesOn(nc);
   const a = await engine('wal-a');
   const b = await engine('wal-b');
   const c = await engine('wal-c', { x: null });
@@ -58,13 +63,7 @@ t.test('sale homes: claim, refuse, adopt', async (t) => {
 t.test('sale homes: <saleId>@<walId> adopts from that WAL only, once', async (t) => {
   const nats = await startNats(t);
   const nc = await natsClient(t, nats.url);
-  const engine = (walId: string, adopt: Record<string, string | null> = {}) =>
-    SaleHomes.open(
-      nc,
-      { walId, walDir: `/data/${walId}`, engineId: `engine-${walId}` },
-      new Map(Object.entries(adopt)),
-      logger,
-    );
+  const engine = homesOn(nc);
   const a = await engine('wal-a');
   await a.claim('x', false);
 
@@ -93,13 +92,7 @@ t.test('sale homes: <saleId>@<walId> adopts from that WAL only, once', async (t)
 t.test('sale homes: each adoption numbers orders in a range of its own', async (t) => {
   const nats = await startNats(t);
   const nc = await natsClient(t, nats.url);
-  const engine = (walId: string, adopt: Record<string, string | null> = {}) =>
-    SaleHomes.open(
-      nc,
-      { walId, walDir: `/data/${walId}`, engineId: `engine-${walId}` },
-      new Map(Object.entries(adopt)),
-      logger,
-    );
+  const engine = homesOn(nc);
   const first = await engine('wal-a');
   await first.claim('x', false);
   t.equal(first.firstOrderSequence('x'), 1, 'the first home numbers from 1, as ever');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { listDir } from '../../wal/file-names.js';
 import { fsyncDir } from '../../wal/fs-async.js';
 import { SALE_HOMES_BUCKET } from '../protocol/subjects.js';
+import { jsonObjectIn } from './json-object.js';
 
 // A WAL directory's identity: a random id made once, the first time an engine uses it. The sale
 // leases and homes carry it, so an engine restarted on the same directory can tell its own dead
@@ -55,14 +56,7 @@ async function existingIdentity(dir: string, path: string, text: string): Promis
 }
 
 function walIdIn(text: string): string | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return null;
-  const walId = (parsed as { walId?: unknown }).walId;
+  const walId = jsonObjectIn(text)?.walId;
   return typeof walId === 'string' && walId.length > 0 ? walId : null;
 }
 

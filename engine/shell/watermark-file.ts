@@ -1,5 +1,6 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { jsonObjectIn } from './json-object.js';
 
 // The outbox's durable watermark: every outbox message with lsn <= it was acknowledged by
 // JetStream. Written atomically (temp, fsync, rename). A stale value only means re-publishing,
@@ -49,13 +50,6 @@ export class WatermarkFile {
 
 /** The watermark a file's text holds, or null when it is empty, cut off or not ours. */
 function lsnIn(text: string): number | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return null;
-  const lsn = (parsed as { lsn?: unknown }).lsn;
+  const lsn = jsonObjectIn(text)?.lsn;
   return typeof lsn === 'number' && Number.isSafeInteger(lsn) && lsn >= 0 ? lsn : null;
 }
