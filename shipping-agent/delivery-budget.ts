@@ -21,15 +21,14 @@ export type StepAfterCarrierFailed = 'hand_back' | 'dead_letter' | 'retry_later'
 export type StepAfterError = 'hand_back' | 'dead_letter' | 'retry_soon' | 'retry_later';
 
 /**
- * JetStream's `deliveryCount` less the earlier deliveries handed back by a stopping agent (each
- * counted once, whatever the record holds: a stale or repeated entry costs no delivery).
+ * JetStream's `deliveryCount` less the hand-backs of stopping agents recorded for the message.
+ * Each was recorded by the agent holding an earlier delivery, before it handed it back, so each
+ * stands for one delivery that doesn't count. Not matched by delivery number: nats-server 2.9 may
+ * deliver a message again with its count restarted at 1 (docs/operations.md), and then numbers
+ * repeat; the difference only errs towards more deliveries, never fewer.
  */
-export function countedDeliveries(
-  deliveryCount: number,
-  handedBackOnStop: readonly number[],
-): number {
-  const earlier = new Set(handedBackOnStop.filter((d) => d >= 1 && d < deliveryCount));
-  return deliveryCount - earlier.size;
+export function countedDeliveries(deliveryCount: number, handedBackOnStop: number): number {
+  return deliveryCount - handedBackOnStop;
 }
 
 export function stepBeforeCarrier(standing: Standing): StepBeforeCarrier {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import {
@@ -147,11 +148,11 @@ function standingOf(
   log: Logger,
 ): () => Promise<Standing> {
   const { deliveryCount } = msg.info;
-  let handedBack: Promise<readonly number[]> | null = null;
+  let handedBack: Promise<number> | null = null;
   const readHandedBack = () =>
     deps.stopReleases.handedBack(msg.seq, order.orderId).catch((error: unknown) => {
       log.warn({ err: error }, 'stop releases unreadable; counting every delivery');
-      return [];
+      return 0;
     });
   return async () => {
     const stopping = deps.stopping();
@@ -176,7 +177,7 @@ async function handBack(
   error?: unknown,
 ): Promise<DeliveryOutcome> {
   try {
-    await deps.stopReleases.record(msg.seq, order.orderId, msg.info.deliveryCount);
+    await deps.stopReleases.record(msg.seq, order.orderId, randomUUID());
   } catch (recordError) {
     log.warn({ err: recordError }, 'stop release not recorded; this delivery counts');
   }

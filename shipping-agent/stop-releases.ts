@@ -20,10 +20,13 @@ export const STOP_RELEASES_BYTES_MAX = 64 * 1024 * 1024;
 /** Tries to add a release when another write to the same record came in between. */
 const RECORD_TRIES = 3;
 
-/** One message's record: its order (a recreated ORDERS reuses sequence numbers) and releases. */
+/**
+ * One message's record: its order (a recreated ORDERS reuses sequence numbers) and one id per
+ * hand-back, so that a write repeated after a lost answer counts once.
+ */
 interface StopReleaseRecord {
   readonly orderId: string;
-  readonly deliveries: readonly number[];
+  readonly releases: readonly string[];
 }
 
 export class StopReleases {
@@ -38,22 +41,22 @@ export class StopReleases {
     return new StopReleases(kv);
   }
 
-  /** The deliveries of message `seq` (of order `orderId`) that a stopping agent handed back. */
-  async handedBack(seq: number, orderId: string): Promise<readonly number[]> {
-    return deliveriesOf(await this.kv.get(keyOf(seq)), orderId);
+  /** How many times a stopping agent handed message `seq` (of order `orderId`) back. */
+  async handedBack(seq: number, orderId: string): Promise<number> {
+    return releasesOf(await this.kv.get(keyOf(seq)), orderId).length;
   }
 
   /**
-   * Records that `delivery` of message `seq` was handed back. Safe to repeat; a write that another
-   * one (an agent whose ack wait lapsed) overtook is tried again on the newer record.
+   * Records hand-back `releaseId` of message `seq`. Safe to repeat; a write that another one (an
+   * agent whose ack wait lapsed) overtook is tried again on the newer record.
    */
-  async record(seq: number, orderId: string, delivery: number): Promise<void> {
+  async record(seq: number, orderId: string, releaseId: string): Promise<void> {
     const key = keyOf(seq);
     for (let tries = 1; ; tries += 1) {
       const entry = await this.kv.get(key);
-      const known = deliveriesOf(entry, orderId);
-      if (known.includes(delivery)) return;
-      const record: StopReleaseRecord = { orderId, deliveries: [...known, delivery] };
+      const known = releasesOf(entry, orderId);
+      if (known.includes(releaseId)) return;
+      const record: StopReleaseRecord = { orderId, releases: [...known, releaseId] };
       const value = JSON.stringify(record);
       try {
         if (entry === null) await this.kv.create(key, value);
@@ -70,13 +73,13 @@ function keyOf(seq: number): string {
   return String(seq);
 }
 
-/** The deliveries a record names, if it is this order's; none for another's, a deleted or bad one. */
-function deliveriesOf(entry: KvEntry | null, orderId: string): readonly number[] {
+/** The hand-backs a record names, if it is this order's; none for another's, a deleted or bad one. */
+function releasesOf(entry: KvEntry | null, orderId: string): readonly string[] {
   if (entry === null || entry.operation !== 'PUT') return [];
   try {
     const record = entry.json<Partial<StopReleaseRecord>>();
-    if (record.orderId !== orderId || !Array.isArray(record.deliveries)) return [];
-    return record.deliveries.filter((delivery) => Number.isInteger(delivery));
+    if (record.orderId !== orderId || !Array.isArray(record.releases)) return [];
+    return record.releases.filter((release) => typeof release === 'string');
   } catch {
     return [];
   }

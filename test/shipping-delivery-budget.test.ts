@@ -61,13 +61,17 @@ t.test('any other error follows the backoff schedule, like a carrier failure', a
 });
 
 t.test('deliveries handed back on a stop do not count', async (t) => {
-  t.equal(countedDeliveries(5, []), 5, 'none handed back: JetStream count');
-  t.equal(countedDeliveries(5, [2, 4]), 3, 'two earlier ones handed back');
-  t.equal(countedDeliveries(5, [4, 4, 2]), 3, 'a repeated entry counts once');
-  t.equal(countedDeliveries(5, [5, 6, 0]), 5, 'only earlier deliveries');
+  t.equal(countedDeliveries(5, 0), 5, 'none handed back: JetStream count');
+  t.equal(countedDeliveries(5, 2), 3, 'two earlier ones handed back');
   // The review's case: the last delivery, then one past it, both handed back on a stop. The next
   // delivery is still within the budget and gets its carrier call.
   const next = MAX_DELIVER + 2;
-  const counted = countedDeliveries(next, [MAX_DELIVER, MAX_DELIVER + 1]);
+  const counted = countedDeliveries(next, 2);
   t.equal(stepBeforeCarrier({ counted, maxDeliver: MAX_DELIVER, stopping: false }), 'call_carrier');
+  // nats-server 2.9 may deliver again with the count restarted at 1: hand-backs then outnumber
+  // it, which errs towards more deliveries, never towards a dead letter.
+  const restarted = { counted: countedDeliveries(1, 3), maxDeliver: MAX_DELIVER, stopping: false };
+  t.equal(stepBeforeCarrier(restarted), 'call_carrier', 'a restarted count calls the carrier');
+  t.equal(stepAfterCarrierFailed(restarted), 'retry_later', 'and retries after a failure');
+  t.equal(stepAfterError(restarted, true), 'retry_soon', 'and waits for an absent engine');
 });
