@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   type OrderStatus,
@@ -100,6 +101,32 @@ export function followStatuses(nc: NatsConnection, saleId: string) {
       return new Promise((resolve, reject) => waiters.add({ done, failed, resolve, reject }));
     },
   };
+}
+
+/** Between two reads of the engine's state by `untilRecorded`. */
+const RECORDED_POLL_INTERVAL_MS = 100;
+
+/**
+ * Resolves once the engine holds `status` in the history of every order of `orderIds`. For tests
+ * that kill the engine while shipping reports are in flight, where the notices can't be awaited:
+ * a change made durable just before the kill may never have been announced (the notice is a core
+ * publish after the fsync), and the agent's retry of that report changes nothing, so announces
+ * nothing. The state can only be read, hence the polling.
+ */
+export async function untilRecorded(
+  client: EngineClient,
+  saleId: string,
+  orderIds: readonly string[],
+  status: OrderStatus,
+): Promise<void> {
+  const recorded = async (orderId: string) => {
+    const reply = await client.query(saleId, { type: 'GetOrder', orderId });
+    return (
+      reply.ok && reply.kind === 'order' && reply.order.history.some((h) => h.status === status)
+    );
+  };
+  while (!(await Promise.all(orderIds.map(recorded))).every(Boolean))
+    await delay(RECORDED_POLL_INTERVAL_MS);
 }
 
 /** Places `count` orders of one unit from distinct customers; returns their ids. */
