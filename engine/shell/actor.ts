@@ -2,7 +2,13 @@ import { decide } from '../core/decide.js';
 import type { Rejection } from '../core/errors.js';
 import { evolve } from '../core/evolve.js';
 import { SnapshotCursor } from '../core/snapshot.js';
-import { type Decision, type EngineState, type Event, orderOf } from '../core/types.js';
+import {
+  type Decision,
+  type EngineState,
+  type Event,
+  type OrderStatus,
+  orderOf,
+} from '../core/types.js';
 import {
   type CommandReply,
   errorReply,
@@ -212,7 +218,20 @@ export class EngineActor {
     const refusal = placesOrder(decision) ? effects.refusal(saleId, now) : null;
     if (refusal !== null) return errorReply(refusal);
     if (decision.ok) for (const event of decision.events) this.apply(event, batch);
+    if (command.type === 'RecordShippingStatus' && decision.ok && decision.events.length === 0)
+      this.announceAgain(command.orderId, command.status, batch);
     return commandReply(state, decision, now);
+  }
+
+  /**
+   * A report of the status an order already has is the agent trying again because it got no
+   * answer: often the engine died after making the first durable and before announcing it, so
+   * the notice goes out now (a live page may see it twice; it keys statuses by order).
+   */
+  private announceAgain(orderId: string, status: OrderStatus, batch: Batch): void {
+    const order = orderOf(this.options.state, orderId);
+    if (order?.status === status)
+      noteStatus(batch, order.saleId, statusChangeOf(order, order.history.at(-1)!));
   }
 
   /** Applies an event and notes what to publish about it once it is durable. */
