@@ -1,4 +1,5 @@
 import { EXIT_CONFIGURATION_ERROR } from '../service-kit/exit-codes.js';
+import { stopWhenParentGoes } from '../service-kit/parent-watch.js';
 import { loadEngineConfig } from './shell/config.js';
 import { StandbyAbortedError, startEngine } from './shell/engine.js';
 import { createLogger } from './shell/logger.js';
@@ -25,6 +26,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     else void stop();
   });
 }
+stopWhenParentGoes(() => process.kill(process.pid, 'SIGTERM'));
 
 try {
   const engine = await startEngine(config, logger, starting.signal);

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { EXIT_CONFIGURATION_ERROR } from '../service-kit/exit-codes.js';
 import { drainOrClose } from '../service-kit/nats-close.js';
+import { stopWhenParentGoes } from '../service-kit/parent-watch.js';
 import { buildGateway, settle } from './app.js';
 import { JWT_SECRET_DEVELOPMENT, loadGatewayConfig } from './config.js';
 import { gatewayLogSerializers } from './log-serializers.js';
@@ -65,3 +66,4 @@ async function stop(signal: string): Promise<void> {
   process.exit(0);
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
+stopWhenParentGoes(() => void stop('parent gone'));

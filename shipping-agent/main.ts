@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { EXIT_CONFIGURATION_ERROR } from '../service-kit/exit-codes.js';
 import { serveMetrics } from '../service-kit/metrics-server.js';
 import { drainOrClose } from '../service-kit/nats-close.js';
+import { stopWhenParentGoes } from '../service-kit/parent-watch.js';
 import { type RunningAgent, startAgent } from './agent.js';
 import { loadAgentConfig } from './config.js';
 
@@ -43,6 +44,7 @@ async function stop(signal: string): Promise<void> {
   process.exit(0);
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
+stopWhenParentGoes(() => void stop('parent gone'));
 
 const nc = await connect({
   servers: config.natsUrl,

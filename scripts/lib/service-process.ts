@@ -58,11 +58,15 @@ export class ServiceProcess {
       [...(options.nodeFlags ?? []), join(PROJECT_ROOT, 'dist', options.main)],
       {
         env: { ...process.env, ...options.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // The IPC channel is how the service knows we are gone, however we went
+        // (service-kit/parent-watch.ts); nothing is sent over it.
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         detached: options.ownProcessGroup ?? false,
       },
     );
     const child = this.child;
+    // Nor must it keep this process alive.
+    child.channel?.unref();
     const running = ServiceProcess.running as Set<ServiceProcess>;
     running.add(this);
     this.exited = once(child, 'exit').then(([code, signal]) => {

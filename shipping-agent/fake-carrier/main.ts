@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { EXIT_CONFIGURATION_ERROR } from '../../service-kit/exit-codes.js';
+import { stopWhenParentGoes } from '../../service-kit/parent-watch.js';
 import { loadCarrierConfig } from './config.js';
 import { buildCarrier } from './server.js';
 
@@ -50,3 +51,4 @@ async function stop(signal: string): Promise<void> {
   process.exit(0);
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
+stopWhenParentGoes(() => void stop('parent gone'));
