@@ -1,16 +1,11 @@
 import { auditBurst } from './lib/burst-audit.js';
-import {
-  BURST_USAGE,
-  type BurstOptions,
-  parseBurstOptions,
-  UsageError,
-  wantsHelp,
-} from './lib/burst-options.js';
+import { BURST_USAGE, type BurstOptions, parseBurstOptions } from './lib/burst-options.js';
 import { sendBurst } from './lib/burst-orders.js';
 import { planBurst } from './lib/burst-plan.js';
 import { formatBurstSummary } from './lib/burst-summary.js';
 import { tallyBurst } from './lib/burst-tally.js';
 import { WARMUP_SALE_ID, warmUp } from './lib/burst-warmup.js';
+import { EXIT_NOT_RUN, EXIT_USAGE, UsageError, wantsHelp } from './lib/command-line.js';
 import { type LocalStack, startLocalStack } from './lib/local-stack.js';
 import { configureSale, readSale, SaleRequestError, type SaleState } from './lib/sale-admin.js';
 import { formatCount } from './lib/text-table.js';
@@ -24,8 +19,7 @@ import { mintToken } from './lib/tokens.js';
 // the run could not happen (no stack, no sale), 64 on a bad command line.
 
 const EXIT_AUDIT_FAILED = 1;
-const EXIT_NOT_RUN = 2;
-const EXIT_USAGE = 64;
+/** Whichever signal stopped it, as a shell reports a Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
 /** Gateways of the stack the tool starts when given no --url. */
 const LOCAL_GATEWAYS = 2;

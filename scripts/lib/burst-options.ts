@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { JWT_SECRET_DEVELOPMENT } from '../../gateway/config.js';
+import { UsageError } from './command-line.js';
 
 // The burst tool's command line, validated, with its defaults: a 100-unit sale at 2 per customer,
 // 1,000 customers sending 3,000 requests, 500 at a time.
@@ -40,8 +41,6 @@ export interface BurstOptions {
   /** The flags given explicitly, to tell a chosen --stock from the default. */
   readonly explicit: ReadonlySet<string>;
 }
-
-export class UsageError extends Error {}
 
 function count(name: string, text: string, min: number): number {
   const value = Number(text);
@@ -121,6 +120,3 @@ function parse(args: readonly string[]) {
     },
   });
 }
-
-export const wantsHelp = (args: readonly string[]): boolean =>
-  args.includes('--help') || args.includes('-h');

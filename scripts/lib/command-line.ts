@@ -1,9 +1,9 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
-// The command line of the small tools (token, chaos:engine, replay-dead-letters), handled the way
-// `burst` handles its own: --help prints the usage and exits 0; a bad argument prints what is
-// wrong and the usage on stderr and exits 64 (EX_USAGE, sysexits.h), never a stack trace; a run
-// that could not happen (NATS does not answer) says so in one line.
+// The command line of the tools (token, chaos:engine, replay-dead-letters; burst, whose options
+// need more than readCommandLine, shares the pieces): --help prints the usage and exits 0; a bad
+// argument prints what is wrong and the usage on stderr and exits 64 (EX_USAGE, sysexits.h),
+// never a stack trace; a run that could not happen (NATS does not answer) says so in one line.
 
 export const EXIT_OK = 0;
 /** The run could not happen (NATS unreachable, nats-server missing): as `burst` exits. */
@@ -21,7 +21,7 @@ type Values<T extends OptionsConfig> = ReturnType<
   typeof parseArgs<{ options: T; args: string[]; strict: true; allowPositionals: false }>
 >['values'];
 
-const wantsHelp = (args: readonly string[]): boolean =>
+export const wantsHelp = (args: readonly string[]): boolean =>
   args.includes('--help') || args.includes('-h');
 
 /**
