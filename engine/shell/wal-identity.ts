@@ -108,18 +108,11 @@ const NO_HARD_LINKS: ReadonlySet<string> = new Set(['EPERM', 'ENOTSUP', 'EOPNOTS
  * can leave it empty, which the next start replaces while the directory holds no WAL data yet.
  */
 async function createInPlace(dir: string, path: string, walId: string): Promise<string | null> {
-  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, 'wx');
+    await writeDurably(path, walId);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
     throw error;
-  }
-  try {
-    await handle.writeFile(JSON.stringify({ walId }));
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
   await fsyncDir(dir);
   return walId;
@@ -136,15 +129,20 @@ async function replaceEmptyIdentity(dir: string, path: string): Promise<string> 
 /** A temp file named after the id, so engines racing to make the identity never share one. */
 async function writeDurableTemp(dir: string, walId: string): Promise<string> {
   const temp = join(dir, `${FILE_NAME}.${walId}.tmp`);
-  const handle = await open(temp, 'wx');
+  await writeDurably(temp, walId);
+  return temp;
+}
+
+/** Creates `path` (never over an existing file) holding `walId`, synced; removed if that fails. */
+async function writeDurably(path: string, walId: string): Promise<void> {
+  const handle = await open(path, 'wx');
   try {
     await handle.writeFile(JSON.stringify({ walId }));
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
+    await unlink(path).catch(() => undefined);
     throw error;
   }
   await handle.close();
-  return temp;
 }
