@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { EXIT_ON_SIGNAL, readCommandLine, wholeNumber } from './lib/command-line.js';
 import { runStackChaos } from './lib/stack-chaos.js';
 import { formatStackChaosReport } from './lib/stack-chaos-report.js';
 
@@ -18,20 +18,10 @@ const STOCK_DEFAULT = 100;
 const CAP_DEFAULT = 3;
 const SETTLE_MS_DEFAULT = 60_000;
 
-function wholeNumber(name: string, value: string | undefined, fallback: number, min: number) {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) {
-    console.error(`--${name} must be a whole number >= ${min}\n${USAGE}`);
-    process.exit(64);
-  }
-  return n;
-}
-
-let values: Record<string, string | undefined>;
-try {
-  ({ values } = parseArgs({
-    options: {
+const { seed, rounds, customersPerRound, stockPerSale, perCustomerLimit, settleTimeoutMs } =
+  readCommandLine(
+    USAGE,
+    {
       rounds: { type: 'string' },
       seed: { type: 'string' },
       customers: { type: 'string' },
@@ -39,23 +29,18 @@ try {
       cap: { type: 'string' },
       'settle-ms': { type: 'string' },
     },
-  }));
-} catch (error) {
-  console.error(`${(error as Error).message}\n${USAGE}`);
-  process.exit(64);
-}
-
-const seed = wholeNumber('seed', values.seed, Math.floor(Math.random() * 2 ** 31), 0);
-const rounds = wholeNumber('rounds', values.rounds, ROUNDS_DEFAULT, 1);
-const customersPerRound = wholeNumber('customers', values.customers, CUSTOMERS_DEFAULT, 1);
-const stockPerSale = wholeNumber('stock', values.stock, STOCK_DEFAULT, 1);
-const perCustomerLimit = wholeNumber('cap', values.cap, CAP_DEFAULT, 1);
-const settleTimeoutMs = wholeNumber('settle-ms', values['settle-ms'], SETTLE_MS_DEFAULT, 0);
+    (values) => ({
+      seed: wholeNumber('seed', values.seed, 0, Math.floor(Math.random() * 2 ** 31)),
+      rounds: wholeNumber('rounds', values.rounds, 1, ROUNDS_DEFAULT),
+      customersPerRound: wholeNumber('customers', values.customers, 1, CUSTOMERS_DEFAULT),
+      stockPerSale: wholeNumber('stock', values.stock, 1, STOCK_DEFAULT),
+      perCustomerLimit: wholeNumber('cap', values.cap, 1, CAP_DEFAULT),
+      settleTimeoutMs: wholeNumber('settle-ms', values['settle-ms'], 0, SETTLE_MS_DEFAULT),
+    }),
+  );
 
 // Ctrl-C or a SIGTERM (a CI timeout) stops the stack's processes before leaving: none is orphaned.
 const stopping = new AbortController();
-/** The shell's convention: 128 + the signal's number. */
-const EXIT_ON_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 let exitOnSignal = 1;
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { runTool } from './helpers/tool-run.js';
 
 // `npm run chaos` in a short form, as a user runs it: compiled, as a child process with its own
 // whole stack (NATS, engine, two gateways, shipping agent, flaky fake carrier). Five rounds are
@@ -9,31 +7,10 @@ import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
 // audit must pass: exit 0, every row of its table without a breach.
 
 const ROUNDS = 5;
-const RUN_TIMEOUT_MS = 120_000;
-const OUTPUT_BYTES_MAX = 16 * 1024 * 1024;
 /** Rows of the audit table: one per check (stack-chaos-audit.ts). */
 const AUDIT_CHECKS = 11;
 
-interface Run {
-  readonly exit: number | string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runChaos(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(PROJECT_ROOT, 'dist/scripts/chaos.js'), ...args],
-      { timeout: RUN_TIMEOUT_MS, maxBuffer: OUTPUT_BYTES_MAX },
-      (error, stdout, stderr) => {
-        const exit =
-          error === null ? 0 : typeof error.code === 'number' ? error.code : error.signal;
-        resolve({ exit: exit ?? null, stdout, stderr });
-      },
-    );
-  });
-}
+const runChaos = (args: readonly string[]) => runTool('chaos', args);
 
 t.test('npm run chaos: each process killed once mid-burst, the audit passes', async (t) => {
   const seed = Math.floor(Math.random() * 2 ** 31);
