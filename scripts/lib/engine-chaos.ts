@@ -3,6 +3,7 @@ import type { OrderView } from '../../engine/protocol/index.js';
 import { EngineClient } from './engine-client.js';
 import { EngineProcess, type EngineProcessOptions } from './engine-process.js';
 import { waitForOrdersStream } from './orders-stream.js';
+import { whenAborted } from './when-aborted.js';
 
 // Engine chaos: bursts of orders over NATS while the engine is SIGKILLed at a random moment, then
 // restarted on the same WAL. Right after each restart it reads back what the engine holds for the
@@ -104,17 +105,6 @@ class EngineSeries {
   }
 }
 
-/** Rejects once `signal` aborts; `dispose` stops listening. */
-function whenAborted(signal: AbortSignal | undefined) {
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Error('engine chaos aborted'));
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  return { aborted, dispose: () => signal?.removeEventListener('abort', onAbort) };
-}
-
 export async function runEngineChaos(options: EngineChaosOptions): Promise<EngineChaosReport> {
   const sales = Array.from({ length: options.rounds }, (_, r) => saleOfRound(r));
   const engines = new EngineSeries(
@@ -128,7 +118,7 @@ export async function runEngineChaos(options: EngineChaosOptions): Promise<Engin
     },
     options.signal,
   );
-  const stop = whenAborted(options.signal);
+  const stop = whenAborted(options.signal, 'engine chaos aborted');
   try {
     // After an abort the rounds may go on a little, but they meet stopped engines and the
     // series refuses to start another one.

@@ -14,6 +14,7 @@ import { CHAOS_TARGETS, ChaosStack, type ChaosTarget } from './chaos-stack.js';
 import { EngineClient } from './engine-client.js';
 import { type AuditResult, auditStackChaos } from './stack-chaos-audit.js';
 import { mintToken } from './tokens.js';
+import { whenAborted } from './when-aborted.js';
 
 // Full-stack chaos: a whole stack of real processes (NATS, engine, two gateways, a shipping agent,
 // a flaky fake carrier); each round opens a sale, sends a burst of orders through the gateways
@@ -95,17 +96,12 @@ export async function runStackChaos(options: StackChaosOptions): Promise<StackCh
   const dir = await mkdtemp(join(tmpdir(), 'chaos-stack-'));
   try {
     const stack = await ChaosStack.start({ dir, sales: plans.map((p) => p.saleId), jwtSecret });
-    let onAbort: () => void = () => undefined;
+    const stop = whenAborted(options.signal, 'chaos run aborted');
     try {
       // Rounds left running after an abort only meet a stopped stack; the caller exits anyway.
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new Error('chaos run aborted'));
-        if (options.signal?.aborted) onAbort();
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-      });
-      return await Promise.race([runRounds(options, plans, stack, adminToken, log), aborted]);
+      return await Promise.race([runRounds(options, plans, stack, adminToken, log), stop.aborted]);
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      stop.dispose();
       await stack.stop();
     }
   } finally {
