@@ -2,7 +2,14 @@ import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import t from 'tap';
 import { RECORD_BYTES_MAX } from '../wal/index.js';
-import { collect, openLogged, payloadOf, segmentPaths } from './fixtures/wal-kit.js';
+import {
+  COMMIT_FRAME_BYTES,
+  collect,
+  FRAME_HEADER_BYTES,
+  openLogged,
+  payloadOf,
+  segmentPaths,
+} from './fixtures/wal-kit.js';
 
 t.test('appended records come back in order with their LSNs after reopen', async (t) => {
   const dir = t.testdir();
@@ -139,7 +146,8 @@ t.test('a batch carries at most batchRecordsMax records and batchBytesMax bytes'
   t.equal(wal.stats.flushes, 3);
   await wal.close();
 
-  const big = await openLogged(t.testdir(), { batchBytesMax: RECORD_BYTES_MAX + 8 });
+  const batchBytesMax = RECORD_BYTES_MAX + FRAME_HEADER_BYTES + COMMIT_FRAME_BYTES;
+  const big = await openLogged(t.testdir(), { batchBytesMax });
   const records = Array.from({ length: 4 }, (_, i) => payloadOf(i, 400 * 1024));
   await Promise.all(records.map((payload) => big.wal.append([payload])));
   t.equal(big.wal.stats.flushes, 2, 'two 400 KiB records per 1 MiB batch');

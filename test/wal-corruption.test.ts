@@ -2,7 +2,13 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { WalCorruptError } from '../wal/index.js';
-import { frameOffsets, openLogged, payloadOf, segmentPaths } from './fixtures/wal-kit.js';
+import {
+  COMMIT_FRAME_BYTES,
+  frameOffsets,
+  openLogged,
+  payloadOf,
+  segmentPaths,
+} from './fixtures/wal-kit.js';
 
 const SIZES = [40, 40, 40, 40, 40];
 
@@ -63,8 +69,9 @@ t.test('a bad frame at the end of a sealed segment is damage, not a torn tail', 
   t.ok(segments.length >= 3);
   const first = segments[0]!;
   const size = (await readFile(first)).length;
+  // The last frame of a segment is the commit frame of its last write.
   await flipByte(first, size - 1, 0x01);
-  await expectCorrupt(t, dir, first, size - 48, /sealed segment/);
+  await expectCorrupt(t, dir, first, size - COMMIT_FRAME_BYTES, /sealed segment/);
 });
 
 t.test('bad segment headers', async (t) => {

@@ -2,6 +2,7 @@
 // its append resolved; we SIGKILL it at a random moment, then recover. Every acknowledged record
 // must be there with its LSN and payload, and nothing may appear that the child never wrote.
 import t, { type Test } from 'tap';
+import { seededRandom } from '../scripts/client/seeded-random.js';
 import {
   applyCrashRecord,
   type CrashRecordId,
@@ -16,17 +17,6 @@ const ACKS_BEFORE_KILL_MAX = 600;
 const SNAPSHOT_EVERY_CALLS = 40;
 /** Small segments, so that rolls and pruning happen while the child is being killed. */
 const SEGMENT_BYTES_CHOICES = [2048, 8192, 65536];
-
-/** mulberry32: a seeded PRNG, so a failing run can be replayed from the seed it prints. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Ack extends CrashRecordId {
   readonly lsn: number;
@@ -89,7 +79,7 @@ async function verify(t: Test, dir: string, acked: ReadonlyMap<number, Ack>): Pr
 t.test('kill -9 at random moments loses no acknowledged record and invents none', async (t) => {
   const seed = Number(process.env.WAL_CRASH_SEED ?? Date.now() % 1_000_000);
   t.comment(`seed ${seed} (rerun with WAL_CRASH_SEED=${seed})`);
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const dir = t.testdir();
   const acked = new Map<number, Ack>();
   let killedMidAppend = 0;

@@ -2,7 +2,18 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { type OpenedWal, WalCorruptError, type WriteAheadLog } from '../wal/index.js';
-import { openLogged, payloadOf, segmentPaths, snapshotNames } from './fixtures/wal-kit.js';
+import {
+  COMMIT_FRAME_BYTES,
+  FRAME_HEADER_BYTES,
+  openLogged,
+  payloadOf,
+  SEGMENT_HEADER_BYTES,
+  segmentPaths,
+  snapshotNames,
+} from './fixtures/wal-kit.js';
+
+/** A segment holding four one-record writes of 40-byte payloads. */
+const FOUR_WRITES_BYTES = SEGMENT_HEADER_BYTES + 4 * (FRAME_HEADER_BYTES + 40 + COMMIT_FRAME_BYTES);
 
 // The caller's "state" in these tests: the ids of the records applied so far, in order.
 const idOf = (payload: Buffer): number => payload.readUInt32LE(0);
@@ -57,8 +68,9 @@ t.test('a snapshot given in pieces is stored as their concatenation', async (t) 
 
 t.test('segments go only once the OLDER kept snapshot covers them', async (t) => {
   const dir = t.testdir();
-  // 28-byte header + four 48-byte frames per segment: segment k holds LSNs 4k-3 .. 4k.
-  const { wal, logger } = await openLogged(dir, { segmentBytesMax: 28 + 4 * 48 });
+  // 28-byte header + four writes of a 48-byte frame and its commit frame per segment: segment k
+  // holds LSNs 4k-3 .. 4k.
+  const { wal, logger } = await openLogged(dir, { segmentBytesMax: FOUR_WRITES_BYTES });
   await appendIds(wal, 1, 40);
   t.equal((await segmentPaths(dir)).length, 10);
 
@@ -82,14 +94,14 @@ t.test('segments go only once the OLDER kept snapshot covers them', async (t) =>
   t.ok(logger.entries.some((e) => /removed covered segments/.test(e.msg)));
   await wal.close();
 
-  const opened = await openLogged(dir, { segmentBytesMax: 28 + 4 * 48 });
+  const opened = await openLogged(dir, { segmentBytesMax: FOUR_WRITES_BYTES });
   t.same(recoverState(opened), range(1, 40));
   await opened.wal.close();
 });
 
 t.test('a corrupt newest snapshot falls back, with a warning, on the older one', async (t) => {
   const dir = t.testdir();
-  const { wal } = await openLogged(dir, { segmentBytesMax: 28 + 4 * 48 });
+  const { wal } = await openLogged(dir, { segmentBytesMax: FOUR_WRITES_BYTES });
   await appendIds(wal, 1, 20);
   await wal.writeSnapshot(8, encodeState(range(1, 8)));
   await wal.writeSnapshot(16, encodeState(range(1, 16)));
@@ -99,7 +111,7 @@ t.test('a corrupt newest snapshot falls back, with a warning, on the older one',
   bytes[bytes.length - 2]! ^= 0x20;
   await writeFile(newest, bytes);
 
-  const opened = await openLogged(dir, { segmentBytesMax: 28 + 4 * 48 });
+  const opened = await openLogged(dir, { segmentBytesMax: FOUR_WRITES_BYTES });
   t.equal(opened.snapshot?.lsn, 8);
   t.match(opened.logger.warnings(), [
     { obj: { file: newest, reason: /payload CRC/ }, msg: /corrupt/ },
@@ -118,7 +130,7 @@ t.test(
   'when no snapshot is valid and the log no longer covers the gap: WalCorruptError',
   async (t) => {
     const dir = t.testdir();
-    const { wal } = await openLogged(dir, { segmentBytesMax: 28 + 4 * 48 });
+    const { wal } = await openLogged(dir, { segmentBytesMax: FOUR_WRITES_BYTES });
     await appendIds(wal, 1, 20);
     await wal.writeSnapshot(8, encodeState(range(1, 8)));
     await wal.writeSnapshot(16, encodeState(range(1, 16)));

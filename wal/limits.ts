@@ -6,7 +6,7 @@ const MIB = 1024 * 1024;
 export const RECORD_BYTES_MAX = 1 * MIB;
 /** Roll to a new segment file past this, so that pruning after a snapshot frees space in steps. */
 export const SEGMENT_BYTES_MAX = 64 * MIB;
-/** One write + fdatasync carries at most this many bytes (frames included). */
+/** One write + fdatasync carries at most this many bytes (frame headers, commit frame included). */
 export const BATCH_BYTES_MAX = 4 * MIB;
 /** One write + fdatasync carries at most this many records. */
 export const BATCH_RECORDS_MAX = 8192;

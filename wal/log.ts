@@ -1,5 +1,6 @@
 // The write-ahead log: LSNs assigned at call time, group commit (one write + one fdatasync per
-// batch), segment roll, snapshots. An append resolves only once its bytes are on stable storage.
+// batch, the batch closed by a commit frame), segment roll, snapshots. An append resolves only once
+// its bytes are on stable storage.
 import { AppendQueue } from './append-queue.js';
 import { WalFailedError } from './errors.js';
 import type { LsnFile } from './file-names.js';
@@ -9,7 +10,12 @@ import type { DirLock } from './lock.js';
 import type { WalSettings } from './options.js';
 import { keepSnapshot, pruneSegments, removeOtherSnapshots } from './retention.js';
 import { createSegment, type OpenSegment } from './segment-file.js';
-import { encodeFrame, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import {
+  COMMIT_FRAME_BYTES,
+  encodeCommitFrame,
+  encodeFrame,
+  SEGMENT_HEADER_BYTES,
+} from './segment-format.js';
 import { writeSnapshotFile } from './snapshot-store.js';
 import type { SnapshotPayload, WalLogger, WalStats } from './types.js';
 
@@ -176,8 +182,8 @@ export class WriteAheadLog {
   }
 
   async #flushBatch(): Promise<void> {
-    const frameBytes = this.#queue.nextFrameBytes();
-    if (this.#tailRecords > 0 && this.#tailEnd + frameBytes > this.#settings.segmentBytesMax) {
+    const writeBytes = this.#queue.nextFrameBytes() + COMMIT_FRAME_BYTES;
+    if (this.#tailRecords > 0 && this.#tailEnd + writeBytes > this.#settings.segmentBytesMax) {
       await this.#roll();
     }
     const batch = this.#encodeBatch();
@@ -193,7 +199,10 @@ export class WriteAheadLog {
     this.#queue.settleThrough(this.#durableLsn);
   }
 
-  /** Frames as many queued records as the batch and segment limits allow into one buffer. */
+  /**
+   * Frames as many queued records as the batch and segment limits allow into one buffer, and closes
+   * them with the commit frame that makes them count on recovery (they all go in one write).
+   */
   #encodeBatch(): { bytes: number; records: number } {
     const { batchBytesMax, batchRecordsMax, segmentBytesMax } = this.#settings;
     this.#batch ??= Buffer.allocUnsafe(batchBytesMax);
@@ -201,14 +210,23 @@ export class WriteAheadLog {
     let records = 0;
     while (records < batchRecordsMax) {
       const frameBytes = this.#queue.nextFrameBytes();
-      if (frameBytes === 0 || bytes + frameBytes > batchBytesMax) break;
+      const writeBytes = bytes + frameBytes + COMMIT_FRAME_BYTES;
+      if (frameBytes === 0 || writeBytes > batchBytesMax) break;
       // The first frame of an empty segment always goes in, so an oversize record can't stall.
-      const segmentFull = this.#tailEnd + bytes + frameBytes > segmentBytesMax;
+      const segmentFull = this.#tailEnd + writeBytes > segmentBytesMax;
       if (segmentFull && this.#tailRecords + records > 0) break;
       bytes = encodeFrame(this.#batch, bytes, this.#queue.takePayload());
       records++;
     }
+    const firstLsn = this.#durableLsn + 1;
     if (records === 0) throw new Error('WAL bug: a flush found nothing to write');
+    if (firstLsn + records - 1 > this.#lastLsn) throw new Error('WAL bug: framed an LSN not given');
+    // The pair of scanWrites' check on recovery: the write's offset, record count and first LSN.
+    bytes = encodeCommitFrame(this.#batch, bytes, {
+      firstOffset: this.#tailEnd,
+      records,
+      firstLsn,
+    });
     return { bytes, records };
   }
 

@@ -8,7 +8,7 @@ import {
   SEGMENT_BYTES_MAX,
   SEGMENT_OPTION_BYTES_MAX,
 } from './limits.js';
-import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './segment-format.js';
+import { COMMIT_FRAME_BYTES, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './segment-format.js';
 import type { WalLogger, WalOptions } from './types.js';
 
 export interface WalSettings {
@@ -31,18 +31,18 @@ export function resolveOptions(options: WalOptions): WalSettings {
   return {
     dir: options.dir,
     logger: options.logger,
-    // A segment must hold its header and at least one small frame.
+    // A segment must hold its header and at least one write of one small frame.
     segmentBytesMax: integerIn(
       'segmentBytesMax',
       options.segmentBytesMax ?? SEGMENT_BYTES_MAX,
-      SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES,
+      SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES + COMMIT_FRAME_BYTES,
       SEGMENT_OPTION_BYTES_MAX,
     ),
-    // A batch must hold the largest record, or that record could never be written.
+    // A batch must hold the largest record and its commit, or that record could never be written.
     batchBytesMax: integerIn(
       'batchBytesMax',
       options.batchBytesMax ?? BATCH_BYTES_MAX,
-      FRAME_HEADER_BYTES + RECORD_BYTES_MAX,
+      FRAME_HEADER_BYTES + RECORD_BYTES_MAX + COMMIT_FRAME_BYTES,
       BATCH_OPTION_BYTES_MAX,
     ),
     batchRecordsMax: integerIn(

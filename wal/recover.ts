@@ -1,5 +1,7 @@
 // Recovery of the segment files (DESIGN.md I7): every frame is validated; a torn tail is cut off
 // with a warning; any other damage stops recovery with a WalCorruptError naming file and offset.
+// In a format 2 segment the torn tail is the last write, whole: a power loss may have left any of
+// its frames damaged and others valid after them (torn-write.ts tells that from damage).
 import { open, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { WalCorruptError } from './errors.js';
@@ -9,10 +11,13 @@ import { REPLAY_KEPT_BYTES_MAX } from './limits.js';
 import {
   decodeSegmentHeader,
   describeFrameProblem,
+  FRAME_COMMIT_MISMATCH,
   FRAME_OK,
   isUnwrittenHeader,
+  SEGMENT_VERSION_RECORDS_ONLY,
 } from './segment-format.js';
-import { type FrameScan, findLaterFrame, scanFrames } from './segment-scan.js';
+import { type FrameScan, findLaterFrame, scanFrames, scanWrites } from './segment-scan.js';
+import { findLaterWrite } from './torn-write.js';
 import type { WalLogger } from './types.js';
 
 export interface RecoveredSegment {
@@ -21,6 +26,8 @@ export interface RecoveredSegment {
   readonly records: number;
   /** Offset just past the last valid frame: where the next frame goes. */
   readonly end: number;
+  /** The segment format (segment-format.ts): 1 is read, 2 is written. */
+  readonly version: number;
 }
 
 export interface Recovery {
@@ -80,27 +87,37 @@ async function recoverSegment(
       `header says first LSN ${header.firstLsn}, name says ${file.lsn}`,
     );
   }
-  const scan = scanFrames(bytes);
+  const recordsOnly = header.version === SEGMENT_VERSION_RECORDS_ONLY;
+  const scan = recordsOnly ? scanFrames(bytes) : scanWrites(bytes, file.lsn);
   const segment = {
     path: file.path,
     firstLsn: file.lsn,
     records: scan.records,
     end: scan.validEnd,
+    version: header.version,
   };
   if (scan.problem === FRAME_OK) return segment;
   const problem = describeFrameProblem(scan.problem);
   if (!tornTailAllowed) {
-    throw new WalCorruptError(file.path, scan.validEnd, `${problem} in a sealed segment`);
+    throw new WalCorruptError(file.path, scan.problemOffset, `${problem} in a sealed segment`);
   }
-  checkNothingValidAfter(file.path, bytes, scan);
+  if (recordsOnly) checkNothingValidAfter(file.path, bytes, scan);
+  else checkIsLastWrite(file, bytes, scan);
   await truncateTornTail(file.path, scan.validEnd);
   logger.warn(
-    { file: file.path, offset: scan.validEnd, bytesDropped: bytes.length - scan.validEnd, problem },
-    'WAL torn tail truncated (a write interrupted by a crash; none of it was acknowledged)',
+    {
+      file: file.path,
+      offset: scan.validEnd,
+      bytesDropped: bytes.length - scan.validEnd,
+      problem,
+      problemOffset: scan.problemOffset,
+    },
+    'WAL torn tail truncated (the last write, interrupted by a crash or a power loss; none of it was acknowledged)',
   );
   return segment;
 }
 
+/** Format 1: the torn part can only be the last frames, with no valid frame after them. */
 function checkNothingValidAfter(path: string, bytes: Buffer, scan: FrameScan): void {
   const later = findLaterFrame(bytes, scan.validEnd);
   const problem = describeFrameProblem(scan.problem);
@@ -116,6 +133,30 @@ function checkNothingValidAfter(path: string, bytes: Buffer, scan: FrameScan): v
       path,
       scan.validEnd,
       `${problem}; could not prove it is a torn tail (scan budget spent at offset ${later.offset})`,
+    );
+  }
+}
+
+/** Format 2: the torn part is the whole last write, whatever of it reached the disk. */
+function checkIsLastWrite(file: LsnFile, bytes: Buffer, scan: FrameScan): void {
+  const problem = describeFrameProblem(scan.problem);
+  // A commit frame whose CRC holds but whose facts are wrong is nothing a torn write leaves.
+  if (scan.problem === FRAME_COMMIT_MISMATCH) {
+    throw new WalCorruptError(file.path, scan.problemOffset, problem);
+  }
+  const later = findLaterWrite(bytes, scan, file.lsn);
+  if (later.kind === 'found') {
+    throw new WalCorruptError(
+      file.path,
+      scan.problemOffset,
+      `${problem}, yet a later write follows (${later.what} at offset ${later.offset}): damage to a finished write`,
+    );
+  }
+  if (later.kind === 'budget-exceeded') {
+    throw new WalCorruptError(
+      file.path,
+      scan.problemOffset,
+      `${problem}; could not prove it is the last write (scan budget spent at offset ${later.offset})`,
     );
   }
 }

@@ -35,7 +35,7 @@ export interface WalStats {
   /** write + fdatasync rounds, each carrying one batch. */
   readonly flushes: number;
   readonly records: number;
-  /** Frame bytes written (headers included). */
+  /** Frame bytes written (headers and commit frames included). */
   readonly bytes: number;
   /** New segment files started after open. */
   readonly rolls: number;
