@@ -15,12 +15,20 @@ import {
 } from './limits.js';
 import { formatOrderId } from './order-id.js';
 import {
+  admissionRefusal,
+  decideJoinQueue,
+  decideLeaveQueue,
+  decideTickQueue,
+  waitingRoomProblem,
+} from './queue.js';
+import {
   type Command,
   type Decision,
   type EngineState,
   idempotencyIndexKey,
   orderOf,
   type SaleState,
+  type WaitingRoomSettings,
 } from './types.js';
 
 // All the business rules, and nothing else: state + command → events or a rejection.
@@ -36,11 +44,26 @@ export function decide(state: EngineState, command: Command): Decision {
       return decidePlaceOrder(state, command);
     case 'RecordShippingStatus':
       return decideRecordShippingStatus(state, command);
+    case 'JoinQueue':
+    case 'LeaveQueue':
+    case 'TickQueue':
+      return decideQueueCommand(state, command);
     default: {
       const exhaustive: never = command;
       throw new Error(`unknown command ${JSON.stringify(exhaustive)}`);
     }
   }
+}
+
+function decideQueueCommand(
+  state: EngineState,
+  command: CommandOf<'JoinQueue' | 'LeaveQueue' | 'TickQueue'>,
+): Decision {
+  const sale = state.sales.get(command.saleId);
+  if (sale === undefined) return { ok: false, rejection: rejection('SALE_NOT_FOUND') };
+  if (command.type === 'JoinQueue') return decideJoinQueue(sale, command);
+  if (command.type === 'LeaveQueue') return decideLeaveQueue(sale, command);
+  return decideTickQueue(sale, command);
 }
 
 const invalid = (message: string, details?: ErrorDetails): Decision => ({
@@ -81,8 +104,10 @@ function largestPurchase(sale: SaleState): number {
 function decideConfigureSale(state: EngineState, command: CommandOf<'ConfigureSale'>): Decision {
   const problem = settingsProblem(command);
   if (problem !== null) return invalid(problem);
-  const { saleId, name, stock, perCustomerLimit, startsAt, endsAt, at } = command;
+  const { saleId, name, stock, perCustomerLimit, startsAt, endsAt, waitingRoom, at } = command;
   const sale = state.sales.get(saleId);
+  const roomProblem = waitingRoomProblem(command, sale);
+  if (roomProblem !== null) return invalid(roomProblem);
   const { firstOrderSequence = 1 } = command;
   if (!Number.isSafeInteger(firstOrderSequence) || firstOrderSequence < 1)
     return invalid(`firstOrderSequence ${firstOrderSequence} is not a positive integer`);
@@ -104,7 +129,8 @@ function decideConfigureSale(state: EngineState, command: CommandOf<'ConfigureSa
       s.stock === stock &&
       s.perCustomerLimit === perCustomerLimit &&
       s.startsAt === startsAt &&
-      s.endsAt === endsAt;
+      s.endsAt === endsAt &&
+      sameWaitingRoom(s.waitingRoom, waitingRoom);
     if (unchanged)
       return { ok: true, events: [], outcome: { type: 'SaleConfigured', saleId, created: false } };
   }
@@ -119,6 +145,7 @@ function decideConfigureSale(state: EngineState, command: CommandOf<'ConfigureSa
         perCustomerLimit,
         startsAt,
         endsAt,
+        ...(waitingRoom === undefined ? {} : { waitingRoom }),
         at,
         // Only where a sale starts, and only when it differs: existing logs and replies stay as
         // they were.
@@ -127,6 +154,15 @@ function decideConfigureSale(state: EngineState, command: CommandOf<'ConfigureSa
     ],
     outcome: { type: 'SaleConfigured', saleId, created: sale === undefined },
   };
+}
+
+function sameWaitingRoom(a?: WaitingRoomSettings, b?: WaitingRoomSettings): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    a.lobbyOpensAt === b.lobbyOpensAt &&
+    a.admitPerSecond === b.admitPerSecond &&
+    a.admissionTtlS === b.admissionTtlS
+  );
 }
 
 function orderProblem(command: CommandOf<'PlaceOrder'>): string | null {
@@ -161,6 +197,8 @@ function decidePlaceOrder(state: EngineState, command: CommandOf<'PlaceOrder'>):
     return { ok: false, rejection: rejection('SALE_NOT_OPEN') };
   const remaining = stock - sale.sold;
   if (remaining === 0) return { ok: false, rejection: rejection('SOLD_OUT') };
+  const notAdmitted = admissionRefusal(sale, customerId, at);
+  if (notAdmitted !== null) return { ok: false, rejection: notAdmitted };
   if (quantity > remaining)
     return {
       ok: false,

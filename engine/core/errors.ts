@@ -13,6 +13,14 @@ export const ERROR_CATALOGUE = {
   SOLD_OUT: { status: 409, message: 'The sale is sold out.' },
   INSUFFICIENT_STOCK: { status: 409, message: 'Fewer units are left than you asked for.' },
   LIMIT_EXCEEDED: { status: 409, message: 'This order would pass the per-customer limit.' },
+  NOT_ADMITTED: {
+    status: 403,
+    message: 'You are not admitted from the waiting room (or your admission expired).',
+  },
+  CHALLENGE_FAILED: {
+    status: 403,
+    message: 'The proof of work is not valid, has expired, or was already used.',
+  },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
     message: 'This Idempotency-Key was already used for a different request.',

@@ -1,3 +1,4 @@
+import { applyQueueEvent } from './queue-evolve.js';
 import {
   type EngineState,
   type Event,
@@ -22,6 +23,14 @@ export function evolve(state: EngineState, event: Event): EngineState {
     case 'ShippingStatusRecorded':
       applyShippingStatusRecorded(state, event);
       return state;
+    case 'LobbyOpened':
+    case 'QueueJoined':
+    case 'LobbyDrawn':
+    case 'QueueAdvanced':
+    case 'QueueLeft':
+    case 'QueueClosed':
+      applyQueueEvent(requireSale(state, event.saleId), event);
+      return state;
     default: {
       const exhaustive: never = event;
       throw new Error(`unknown event ${JSON.stringify(exhaustive)}`);
@@ -32,9 +41,16 @@ export function evolve(state: EngineState, event: Event): EngineState {
 type EventOf<T extends Event['type']> = Extract<Event, { type: T }>;
 
 function applySaleConfigured(state: EngineState, event: EventOf<'SaleConfigured'>): void {
-  const { saleId, name, stock, perCustomerLimit, startsAt, endsAt, at } = event;
+  const { saleId, name, stock, perCustomerLimit, startsAt, endsAt, waitingRoom, at } = event;
   const { firstOrderSequence = 1 } = event;
-  const settings = { name, stock, perCustomerLimit, startsAt, endsAt };
+  const settings = {
+    name,
+    stock,
+    perCustomerLimit,
+    startsAt,
+    endsAt,
+    ...(waitingRoom === undefined ? {} : { waitingRoom }),
+  };
   const sale = state.sales.get(saleId);
   if (sale !== undefined) {
     sale.settings = settings;
@@ -43,6 +59,7 @@ function applySaleConfigured(state: EngineState, event: EventOf<'SaleConfigured'
   }
   state.sales.set(saleId, {
     saleId,
+    queue: null,
     settings,
     createdAt: at,
     updatedAt: at,

@@ -15,5 +15,5 @@ export function formatOrderId(saleId: string, sequence: number): string {
 /** The sale an orderId belongs to, or null when the text is not an orderId at all. */
 export function saleIdOfOrderId(orderId: string): string | null {
   const match = ORDER_ID_PATTERN.exec(orderId);
-  return match === null ? null : match[1]!;
+  return match?.[1] ?? null;
 }

@@ -1,4 +1,6 @@
+import { present } from './assert.js';
 import { addOrder } from './evolve.js';
+import { type QueueData, queueData, queueFromData } from './queue-snapshot.js';
 import {
   type EngineState,
   type HistoryEntry,
@@ -34,6 +36,10 @@ export type SaleTuple = [
   lastOrderSequence: number,
   /** Absent (1) in snapshots from before sales could be adopted, and for most sales. */
   firstOrderSequence?: number,
+  /** Absent for a sale without a waiting room. */
+  waitingRoom?: [lobbyOpensAt: number, admitPerSecond: number, admissionTtlS: number],
+  /** Absent until the waiting room's lobby opens. */
+  queue?: QueueData,
 ];
 type HistoryTuple = [status: OrderStatus, at: number, message: string | null];
 
@@ -172,16 +178,18 @@ export class SnapshotCursor {
 
 /** Sale by sale, each sale's orders up to the count it had when the cursor was made. */
 function* ordersOf(placed: readonly (readonly [SaleState, number])[]): Generator<OrderState> {
-  for (const [sale, count] of placed) for (let i = 0; i < count; i += 1) yield sale.orders[i]!;
+  for (const [sale, count] of placed)
+    for (let i = 0; i < count; i += 1)
+      yield present(sale.orders[i], `order ${i} of ${sale.saleId}`);
 }
 
 function isOnlyConfirmation(history: readonly HistoryEntry[], createdAt: number): boolean {
   const [first] = history;
   return (
     history.length === 1 &&
-    first!.status === 'CONFIRMED' &&
-    first!.at === createdAt &&
-    first!.message === null
+    first?.status === 'CONFIRMED' &&
+    first.at === createdAt &&
+    first.message === null
   );
 }
 
@@ -199,7 +207,12 @@ function saleTuple(sale: SaleState): SaleTuple {
     sale.sold,
     sale.lastOrderSequence,
   ];
-  if (sale.firstOrderSequence !== 1) tuple.push(sale.firstOrderSequence);
+  const room = s.waitingRoom;
+  if (sale.firstOrderSequence !== 1 || room !== undefined) tuple.push(sale.firstOrderSequence);
+  if (room !== undefined) {
+    tuple.push([room.lobbyOpensAt, room.admitPerSecond, room.admissionTtlS]);
+    if (sale.queue !== null) tuple.push(queueData(sale.queue));
+  }
   return tuple;
 }
 
@@ -212,9 +225,26 @@ export function fromSnapshotData(data: SnapshotData | TupleSnapshotData): Engine
   for (const t of data.sales) {
     const [saleId, name, stock, perCustomerLimit, startsAt, endsAt, createdAt, updatedAt, sold] = t;
     soldBySale.set(saleId, sold);
+    const room = t[11];
     const sale: SaleState = {
       saleId,
-      settings: { name, stock, perCustomerLimit, startsAt, endsAt },
+      queue: null,
+      settings: {
+        name,
+        stock,
+        perCustomerLimit,
+        startsAt,
+        endsAt,
+        ...(room === undefined
+          ? {}
+          : {
+              waitingRoom: {
+                lobbyOpensAt: room[0],
+                admitPerSecond: room[1],
+                admissionTtlS: room[2],
+              },
+            }),
+      },
       createdAt,
       updatedAt,
       sold: 0,
@@ -224,6 +254,8 @@ export function fromSnapshotData(data: SnapshotData | TupleSnapshotData): Engine
       idempotency: new Map(),
       orders: [],
     };
+    const queue = t[12];
+    if (queue !== undefined) sale.queue = queueFromData(sale, queue);
     state.sales.set(saleId, sale);
     sales.push(sale);
   }
@@ -251,6 +283,7 @@ function loadBlock(sales: readonly SaleState[], block: OrderBlock): void {
   const uneven = fields.find(([, values]) => values.length !== count);
   if (uneven !== undefined)
     throw new Error(`snapshot block of ${count} orders has ${uneven[1].length} ${uneven[0]}`);
+  // Every field has `count` values (checked above): the `!` below index within them.
   for (let i = 0; i < count; i += 1) {
     const sale = sales[block.sale[i]!];
     if (sale === undefined) throw new Error(`snapshot order names sale #${block.sale[i]}`);

@@ -1,5 +1,8 @@
 import type { Rejection } from './errors.js';
 import { ORDER_ID_SEPARATOR } from './order-id.js';
+import type { QueueCommand, QueueEvent, QueueOutcome, QueueState } from './queue-types.js';
+
+export type * from './queue-types.js';
 
 // Commands, events and state of the decision core. Times are milliseconds since the epoch and
 // always arrive inside a command: the core never reads a clock.
@@ -14,6 +17,15 @@ export interface SaleSettings {
   readonly perCustomerLimit: number;
   readonly startsAt: number | null;
   readonly endsAt: number | null;
+  /** Absent for a sale without one: its events, snapshots and replies stay as they were. */
+  readonly waitingRoom?: WaitingRoomSettings;
+}
+
+/** A sale's waiting room (DESIGN.md, "Waiting room"): the draw is at the sale's startsAt. */
+export interface WaitingRoomSettings {
+  readonly lobbyOpensAt: number;
+  readonly admitPerSecond: number;
+  readonly admissionTtlS: number;
 }
 
 /**
@@ -26,6 +38,7 @@ export interface OrderNumbering {
 }
 
 export type Command =
+  | QueueCommand
   | (Readonly<{ type: 'ConfigureSale'; saleId: string; at: number }> &
       SaleSettings &
       OrderNumbering)
@@ -50,6 +63,7 @@ export type Command =
     }>;
 
 export type Event =
+  | QueueEvent
   | (Readonly<{ type: 'SaleConfigured'; saleId: string; at: number }> &
       SaleSettings &
       OrderNumbering)
@@ -74,6 +88,7 @@ export type Event =
 
 /** What a successful decision means for the caller, beyond the events it produced. */
 export type Outcome =
+  | QueueOutcome
   | Readonly<{ type: 'SaleConfigured'; saleId: string; created: boolean }>
   | Readonly<{ type: 'OrderPlaced'; orderId: string; replayed: boolean }>
   | Readonly<{ type: 'ShippingStatusRecorded'; orderId: string; changed: boolean }>;
@@ -110,6 +125,8 @@ export interface CustomerState {
 
 export interface SaleState {
   readonly saleId: string;
+  /** The waiting room's queue, from the moment its lobby opened; null before (or without one). */
+  queue: QueueState | null;
   settings: SaleSettings;
   createdAt: number;
   updatedAt: number;

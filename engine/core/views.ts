@@ -6,6 +6,7 @@ import {
   type SaleState,
   type SaleStatus,
   type ShippingStatus,
+  type WaitingRoomSettings,
 } from './types.js';
 
 // The reads the gateway needs, as plain data computed from state. `now` comes from the caller,
@@ -20,6 +21,7 @@ export interface SaleView {
   readonly startsAt: number | null;
   readonly endsAt: number | null;
   readonly status: SaleStatus;
+  readonly waitingRoom?: WaitingRoomSettings;
 }
 
 export interface OrderView {
@@ -50,7 +52,7 @@ export function saleStatus(sale: SaleState, now: number): SaleStatus {
 export function viewSale(state: EngineState, saleId: string, now: number): SaleView | null {
   const sale = state.sales.get(saleId);
   if (sale === undefined) return null;
-  const { name, stock, perCustomerLimit, startsAt, endsAt } = sale.settings;
+  const { name, stock, perCustomerLimit, startsAt, endsAt, waitingRoom } = sale.settings;
   return {
     saleId,
     name,
@@ -60,6 +62,7 @@ export function viewSale(state: EngineState, saleId: string, now: number): SaleV
     startsAt,
     endsAt,
     status: saleStatus(sale, now),
+    ...(waitingRoom === undefined ? {} : { waitingRoom }),
   };
 }
 

@@ -1,5 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
+  ADMISSION_TTL_S_MAX,
+  ADMIT_PER_SECOND_MAX,
   CUSTOMER_ID_CHARS_MAX,
   IDEMPOTENCY_KEY_CHARS_MAX,
   ORDER_QUANTITY_UNITS_MAX,
@@ -8,6 +10,7 @@ import {
   SALE_NAME_CHARS_MAX,
   SALE_STOCK_UNITS_MAX,
   SHIPPING_MESSAGE_CHARS_MAX,
+  SOLUTION_ID_CHARS_MAX,
   TIMESTAMP_MS_MAX,
   TRACKING_ID_CHARS_MAX,
 } from '../core/limits.js';
@@ -36,6 +39,16 @@ export const PlaceOrderRequest = Type.Object(
   strict,
 );
 
+/** A sale's waiting room (DESIGN.md, "Waiting room"); the draw is at the sale's startsAt. */
+export const WaitingRoomSchema = Type.Object(
+  {
+    lobbyOpensAt: timestamp,
+    admitPerSecond: Type.Integer({ minimum: 1, maximum: ADMIT_PER_SECOND_MAX }),
+    admissionTtlS: Type.Integer({ minimum: 1, maximum: ADMISSION_TTL_S_MAX }),
+  },
+  strict,
+);
+
 export const ConfigureSaleRequest = Type.Object(
   {
     type: Type.Literal('ConfigureSale'),
@@ -44,7 +57,23 @@ export const ConfigureSaleRequest = Type.Object(
     perCustomerLimit: Type.Integer({ minimum: 1, maximum: PER_CUSTOMER_LIMIT_UNITS_MAX }),
     startsAt: Type.Optional(Type.Union([timestamp, Type.Null()])),
     endsAt: Type.Optional(Type.Union([timestamp, Type.Null()])),
+    waitingRoom: Type.Optional(WaitingRoomSchema),
   },
+  strict,
+);
+
+/** Join the sale's queue; the gateway has checked the proof of work whose id this carries. */
+export const JoinQueueRequest = Type.Object(
+  {
+    type: Type.Literal('JoinQueue'),
+    customerId: text(CUSTOMER_ID_CHARS_MAX),
+    solutionId: text(SOLUTION_ID_CHARS_MAX),
+  },
+  strict,
+);
+
+export const LeaveQueueRequest = Type.Object(
+  { type: Type.Literal('LeaveQueue'), customerId: text(CUSTOMER_ID_CHARS_MAX) },
   strict,
 );
 
@@ -69,6 +98,8 @@ export const CommandRequest = Type.Union([
   PlaceOrderRequest,
   ConfigureSaleRequest,
   RecordShippingStatusRequest,
+  JoinQueueRequest,
+  LeaveQueueRequest,
 ]);
 
 /**
@@ -94,12 +125,20 @@ export const QueryRequest = Type.Union([
     { type: Type.Literal('GetCustomer'), customerId: text(CUSTOMER_ID_CHARS_MAX) },
     strict,
   ),
+  Type.Object(
+    { type: Type.Literal('GetQueueEntry'), customerId: text(CUSTOMER_ID_CHARS_MAX) },
+    strict,
+  ),
+  Type.Object({ type: Type.Literal('GetQueue') }, strict),
+  Type.Object({ type: Type.Literal('GetDraw') }, strict),
 ]);
 
 export type PlaceOrderRequest = Static<typeof PlaceOrderRequest>;
 export type ConfigureSaleRequest = Static<typeof ConfigureSaleRequest>;
 export type RecordShippingStatusRequest = Static<typeof RecordShippingStatusRequest>;
 export type CommandRequest = Static<typeof CommandRequest>;
+export type JoinQueueRequest = Static<typeof JoinQueueRequest>;
+export type WaitingRoom = Static<typeof WaitingRoomSchema>;
 export type PlaceOrdersRequest = Static<typeof PlaceOrdersRequest>;
 export type CommandMessage = Static<typeof CommandMessage>;
 export type QueryRequest = Static<typeof QueryRequest>;

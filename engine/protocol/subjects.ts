@@ -45,3 +45,8 @@ export const ordersDeadSubject = (saleId: string): string => `orders.dead.${chec
 /** JetStream `NOTIFICATIONS`: what to tell the customer about a status change. */
 export const customerNotificationSubject = (saleId: string): string =>
   `notifications.customer.${checkedSaleId(saleId)}`;
+/** Core publish, every QUEUE_TICK_MS: the sale's waiting room (QueueMessage). */
+export const saleQueueSubject = (saleId: string): string => `sale.${checkedSaleId(saleId)}.queue`;
+/** Core publish: the customers a tick admitted, once durable (AdmissionsMessage). */
+export const saleAdmissionsSubject = (saleId: string): string =>
+  `sale.${checkedSaleId(saleId)}.admissions`;
