@@ -9,8 +9,8 @@ import {
   type PlaceOrderRequest,
   saleCommandSubject,
 } from '../engine/protocol/index.js';
-import { randomInt, seededRandom } from '../scripts/lib/chaos-random.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
+import { randomInt, seededRandom } from '../scripts/client/seeded-random.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // `PlaceOrders` on `sale.<id>.cmd`: a batch of orders is decided exactly as the same orders sent

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { type StockMessage, saleStockSubject } from '../engine/protocol/index.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
-import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
+import { waitForOrdersStream } from '../scripts/client/orders-stream.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // The opening second: 5,000 concurrent order requests from 2,500 customers (some sending ten at

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { runEngineChaos } from '../scripts/lib/engine-chaos.js';
+import { runEngineChaos } from '../scripts/chaos/engine-run.js';
 import { natsClient, startNats, tempDir } from './helpers/nats.js';
 
 // I3 + I1 + I2 + I4 through crashes: the engine is SIGKILLed at a random moment in each of ten

@@ -6,7 +6,7 @@ import {
   saleCommandSubject,
   saleQuerySubject,
 } from '../engine/protocol/index.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // I7 on the NATS side: whatever lands on the engine's subjects, it answers with an error and

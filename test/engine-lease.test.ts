@@ -2,7 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import t, { type Test } from 'tap';
 import { LEASE_BUCKET, SALE_HOMES_BUCKET } from '../engine/protocol/subjects.js';
 import { walIdentity } from '../engine/shell/wal-identity.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
 import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // I6: one engine per sale. A second engine for an owned sale refuses (and says so), stands by,

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { ORDERS_STREAM, saleCommandSubject } from '../engine/protocol/index.js';
 import { ensureOrdersStream } from '../engine/shell/streams.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // The engine's Prometheus endpoint: request outcomes as they happen, and the outbox backlog, which

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { CommandReply } from '../engine/protocol/index.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
-import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
+import { waitForOrdersStream } from '../scripts/client/orders-stream.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // NATS itself dies mid-burst (SIGKILL) and comes back on the same port and store: the engine

@@ -5,7 +5,7 @@ import {
   type OrderStatusMessage,
   ordersStatusSubject,
 } from '../engine/protocol/index.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // `orders.status.<saleId>`: every durable status change is announced once, in log order, and the

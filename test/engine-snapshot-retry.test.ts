@@ -10,7 +10,7 @@ import {
   type PlaceOrderRequest,
   saleCommandSubject,
 } from '../engine/protocol/index.js';
-import { EngineClient, REQUEST_TIMEOUT_MS } from '../scripts/lib/engine-client.js';
+import { EngineClient, REQUEST_TIMEOUT_MS } from '../scripts/client/engine-client.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // A snapshot that fails (here: the disk is full) is counted like a written one: the next attempt

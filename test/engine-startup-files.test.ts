@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
 import { natsClient, spawnEngine, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // The small files an engine keeps next to its WAL, damaged the way a power loss or a full disk

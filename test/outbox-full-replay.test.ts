@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import t from 'tap';
 import { ORDERS_STREAM } from '../engine/protocol/index.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
 import { natsClient, startEngine, startNats, tempDir } from './helpers/nats.js';
 
 // A full outbox backlog (JetStream not taking the confirmed orders) refuses NEW orders only:

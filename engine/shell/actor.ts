@@ -1,11 +1,15 @@
+import { assert, present } from '../core/assert.js';
 import { decide } from '../core/decide.js';
-import type { Rejection } from '../core/errors.js';
+import { type Rejection, rejection } from '../core/errors.js';
 import { evolve } from '../core/evolve.js';
+import { saleIdOfOrderId } from '../core/order-id.js';
 import { SnapshotCursor } from '../core/snapshot.js';
 import {
   type Decision,
   type EngineState,
   type Event,
+  type HistoryEntry,
+  type OrderState,
   type OrderStatus,
   orderOf,
 } from '../core/types.js';
@@ -17,8 +21,8 @@ import {
   type QueryReply,
   type StockMessage,
 } from '../protocol/messages.js';
-import type { CommandRequest, QueryRequest } from '../protocol/schemas.js';
-import { isRejection, toCommand } from './commands.js';
+import type { QueryRequest } from '../protocol/schemas.js';
+import { type EngineRequest, isRejection, toCommand } from './commands.js';
 import { encodeEvent } from './event-codec.js';
 import { outboxMessageOf, statusChangeOf } from './order-messages.js';
 import type { OutboxMessage } from './outbox.js';
@@ -32,14 +36,40 @@ import { commandReply, queryReply } from './replies.js';
 
 export const BATCH_COMMANDS_MAX = 4_096;
 
+const NONE_LOST: ReadonlyMap<string, string> = new Map();
+const UNAVAILABLE = errorReply(
+  rejection(
+    'ENGINE_UNAVAILABLE',
+    'This sale is moving to another engine; retry shortly with the same Idempotency-Key.',
+  ),
+);
+
 /** Lets the event loop run (I/O, the next batch) between two steps of a snapshot. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface ActorLog {
   readonly lastLsn: number;
-  append(payloads: readonly Uint8Array[]): Promise<number>;
+  /** `saleIds[i]` is the sale of `payloads[i]` (a replicated log appends per sale). */
+  append(payloads: readonly Uint8Array[], saleIds: readonly string[]): Promise<number>;
   /** The payload in pieces, stored end to end. */
   writeSnapshot(lsn: number, pieces: readonly Uint8Array[]): Promise<void>;
+}
+
+/**
+ * A batch is durable except for some sales' events, which a replicated log could not store or
+ * may no longer acknowledge (their lease was lost, another owner fenced them). Those sales'
+ * requests are refused and the sales handed back (ActorEffects.salesLost); the rest is answered.
+ */
+export class SalesLostError extends Error {
+  override readonly name = 'SalesLostError';
+
+  constructor(
+    readonly lsn: number,
+    /** Each lost sale, with why. */
+    readonly sales: ReadonlyMap<string, string>,
+  ) {
+    super(`sales lost by the log: ${[...sales.keys()].join(', ')}`);
+  }
 }
 
 export interface SnapshotPolicy {
@@ -81,13 +111,15 @@ export interface ActorEffects {
   stockChanged(message: StockMessage): void;
   /** Refuse new orders while this says why (e.g. the outbox backlog is full). */
   refusal(saleId: string, now: number): Rejection | null;
+  /** Sales whose events the log lost (SalesLostError): no longer served from this state. */
+  salesLost?(sales: ReadonlyMap<string, string>): void;
 }
 
 export type Envelope =
   | {
       kind: 'command';
       saleId: string;
-      request: CommandRequest;
+      request: EngineRequest;
       respond: (reply: CommandReply) => void;
     }
   | { kind: 'query'; saleId: string; request: QueryRequest; respond: (reply: QueryReply) => void };
@@ -105,19 +137,39 @@ export interface ActorOptions {
   readonly recoveredLsn: number;
   /** Where the order sequences of a sale created here start (its home's range, sale-homes.ts). */
   readonly firstOrderSequenceOf?: (saleId: string) => number;
+  /** Whether a sale is served here (a cluster hands sales over); every sale when absent. */
+  readonly serves?: (saleId: string) => boolean;
+}
+
+interface BatchReply {
+  readonly envelope: Envelope;
+  /** Sends the reply; UNAVAILABLE goes instead when the sale's events were lost. */
+  readonly send: () => void;
 }
 
 interface Batch {
   readonly events: Event[];
-  readonly replies: (() => void)[];
+  readonly replies: BatchReply[];
   readonly outbox: OutboxMessage[];
+  /** `outboxSales[i]` is the sale of `outbox[i]`. */
+  readonly outboxSales: string[];
   readonly statuses: Map<string, OrderStatusChange[]>;
   readonly stock: Set<string>;
+}
+
+function saleOfEvent(event: Event): string {
+  if ('saleId' in event) return event.saleId;
+  return present(saleIdOfOrderId(event.orderId), `the sale of order ${event.orderId}`);
 }
 
 /** The decision creates an order (as opposed to replaying one, or refusing). */
 function placesOrder(decision: Decision): boolean {
   return decision.ok && decision.events.some((event) => event.type === 'OrderPlaced');
+}
+
+/** An order's latest history entry; a placed order has at least its CONFIRMED one. */
+function lastEntry(order: OrderState): HistoryEntry {
+  return present(order.history.at(-1), `history of order ${order.orderId}`);
 }
 
 function noteStatus(batch: Batch, saleId: string, change: OrderStatusChange): void {
@@ -185,6 +237,7 @@ export class EngineActor {
       events: [],
       replies: [],
       outbox: [],
+      outboxSales: [],
       statuses: new Map(),
       stock: new Set(),
     };
@@ -194,18 +247,24 @@ export class EngineActor {
   }
 
   private handle(envelope: Envelope, now: number, batch: Batch): void {
-    if (envelope.kind === 'query') {
-      const reply = queryReply(this.options.state, envelope.saleId, envelope.request, now);
-      batch.replies.push(() => envelope.respond(reply));
+    const { saleId } = envelope;
+    // Queued before the sale was handed over: another engine serves it now.
+    if (this.options.serves?.(saleId) === false) {
+      batch.replies.push({ envelope, send: () => envelope.respond(UNAVAILABLE) });
       return;
     }
-    const reply = this.decideCommand(envelope.saleId, envelope.request, now, batch);
-    batch.replies.push(() => envelope.respond(reply));
+    if (envelope.kind === 'query') {
+      const reply = queryReply(this.options.state, saleId, envelope.request, now);
+      batch.replies.push({ envelope, send: () => envelope.respond(reply) });
+      return;
+    }
+    const reply = this.decideCommand(saleId, envelope.request, now, batch);
+    batch.replies.push({ envelope, send: () => envelope.respond(reply) });
   }
 
   private decideCommand(
     saleId: string,
-    request: CommandRequest,
+    request: EngineRequest,
     now: number,
     batch: Batch,
   ): CommandReply {
@@ -231,7 +290,7 @@ export class EngineActor {
   private announceAgain(orderId: string, status: OrderStatus, batch: Batch): void {
     const order = orderOf(this.options.state, orderId);
     if (order?.status === status)
-      noteStatus(batch, order.saleId, statusChangeOf(order, order.history.at(-1)!));
+      noteStatus(batch, order.saleId, statusChangeOf(order, lastEntry(order)));
   }
 
   /** Applies an event and notes what to publish about it once it is durable. */
@@ -239,7 +298,7 @@ export class EngineActor {
     const { state } = this.options;
     // A snapshot being written must keep the order as it was when it began.
     if (this.snapshot !== null && event.type === 'ShippingStatusRecorded')
-      this.snapshot.preserve(orderOf(state, event.orderId)!);
+      this.snapshot.preserve(present(orderOf(state, event.orderId), `order ${event.orderId}`));
     evolve(state, event);
     const lsn = this.options.log.lastLsn + batch.events.length + 1;
     batch.events.push(event);
@@ -248,17 +307,27 @@ export class EngineActor {
         batch.stock.add(event.saleId);
         return;
       case 'OrderPlaced': {
-        const order = orderOf(state, event.orderId)!;
+        const order = present(orderOf(state, event.orderId), `placed order ${event.orderId}`);
         batch.outbox.push(outboxMessageOf(order, lsn));
-        noteStatus(batch, event.saleId, statusChangeOf(order, order.history[0]!));
+        batch.outboxSales.push(event.saleId);
+        const confirmed = present(order.history[0], `history of order ${order.orderId}`);
+        noteStatus(batch, event.saleId, statusChangeOf(order, confirmed));
         batch.stock.add(event.saleId);
         return;
       }
       case 'ShippingStatusRecorded': {
-        const order = orderOf(state, event.orderId)!;
-        noteStatus(batch, order.saleId, statusChangeOf(order, order.history.at(-1)!));
+        const order = present(orderOf(state, event.orderId), `shipped order ${event.orderId}`);
+        noteStatus(batch, order.saleId, statusChangeOf(order, lastEntry(order)));
         return;
       }
+      // The waiting room publishes from its own ticker (queue-ticker.ts), not per event.
+      case 'LobbyOpened':
+      case 'QueueJoined':
+      case 'LobbyDrawn':
+      case 'QueueAdvanced':
+      case 'QueueLeft':
+      case 'QueueClosed':
+        return;
       default: {
         const exhaustive: never = event;
         throw new Error(`unknown event ${JSON.stringify(exhaustive)}`);
@@ -272,23 +341,48 @@ export class EngineActor {
     // a gateway told of orders that a failed fsync then loses would refuse SOLD_OUT wrongly.
     const stock = [...batch.stock].map((saleId) => stockOf(this.options.state, saleId));
     if (batch.events.length > 0) {
-      this.durableTail = log.append(batch.events.map(encodeEvent));
+      // The outbox messages carry the LSNs apply() predicted: the log must agree (pair assertion).
+      const predictedLsn = log.lastLsn + batch.events.length;
+      this.durableTail = log
+        .append(batch.events.map(encodeEvent), batch.events.map(saleOfEvent))
+        .then((lastLsn) =>
+          assert(
+            lastLsn === predictedLsn,
+            `the WAL gave the batch LSNs up to ${lastLsn}, the actor predicted ${predictedLsn}`,
+          ),
+        );
       this.undurable.add(batch);
       this.maybeSnapshot(this.durableTail);
     }
     this.durableTail.then(
-      () => {
-        this.undurable.delete(batch);
-        for (const reply of batch.replies) reply();
-        if (batch.outbox.length > 0) effects.confirmed(batch.outbox);
-        for (const [saleId, changes] of batch.statuses) {
-          effects.statusChanged({ type: 'orderStatus', saleId, changes });
-        }
-        for (const message of stock) effects.stockChanged(message);
-        this.answered(envelopes);
+      () => this.settle(batch, stock, envelopes, NONE_LOST),
+      (error: unknown) => {
+        if (!(error instanceof SalesLostError)) return this.options.onFatal(error);
+        this.settle(batch, stock, envelopes, error.sales);
+        effects.salesLost?.(error.sales);
       },
-      (error: unknown) => this.options.onFatal(error),
     );
+  }
+
+  /** Answers a durable batch and announces it, except what concerns the sales it lost. */
+  private settle(
+    batch: Batch,
+    stock: readonly StockMessage[],
+    envelopes: number,
+    lost: ReadonlyMap<string, string>,
+  ): void {
+    const { effects } = this.options;
+    this.undurable.delete(batch);
+    for (const { envelope, send } of batch.replies)
+      if (lost.has(envelope.saleId)) envelope.respond(UNAVAILABLE);
+      else send();
+    const outbox = batch.outbox.filter((_, i) => !lost.has(batch.outboxSales[i] ?? ''));
+    if (outbox.length > 0) effects.confirmed(outbox);
+    for (const [saleId, changes] of batch.statuses) {
+      if (!lost.has(saleId)) effects.statusChanged({ type: 'orderStatus', saleId, changes });
+    }
+    for (const message of stock) if (!lost.has(message.saleId)) effects.stockChanged(message);
+    this.answered(envelopes);
   }
 
   /**

@@ -7,6 +7,12 @@ const EVENT_TYPES: ReadonlySet<string> = new Set<Event['type']>([
   'SaleConfigured',
   'OrderPlaced',
   'ShippingStatusRecorded',
+  'LobbyOpened',
+  'QueueJoined',
+  'LobbyDrawn',
+  'QueueAdvanced',
+  'QueueLeft',
+  'QueueClosed',
 ]);
 
 export const encodeEvent = (event: Event): Buffer => Buffer.from(JSON.stringify(event));

@@ -28,6 +28,11 @@ export interface LeaseHolder {
 interface Held {
   revision: number;
   validUntil: number;
+  /**
+   * The revision the lease had when this engine took it: the owner's epoch in the sale's
+   * replicated log. Revisions only grow, so a later owner always has a higher epoch.
+   */
+  epoch: number;
 }
 
 const encoder = new TextEncoder();
@@ -60,8 +65,9 @@ export class SaleLeases {
     ttlMs: number,
     holder: Omit<LeaseHolder, 'host' | 'pid'>,
     logger: Logger,
+    replicas = 1,
   ) {
-    const kv = await new Kvm(nc).create(LEASE_BUCKET, { ttl: ttlMs, history: 1 });
+    const kv = await new Kvm(nc).create(LEASE_BUCKET, { ttl: ttlMs, history: 1, replicas });
     const status = await kv.status();
     if (status.ttl !== ttlMs)
       throw new Error(
@@ -77,9 +83,28 @@ export class SaleLeases {
     return count;
   }
 
+  /** The epoch of a lease we hold (see Held.epoch), undefined when we hold none. */
+  epochOf(saleId: string): number | undefined {
+    return this.held.get(saleId)?.epoch;
+  }
+
   isValid(saleId: string): boolean {
     const held = this.held.get(saleId);
     return held !== undefined && performance.now() < held.validUntil;
+  }
+
+  /** True when nobody holds the sale's lease now (a standby's cheap check: one KV read). */
+  async isFree(saleId: string): Promise<boolean> {
+    const entry = await this.kv.get(saleId);
+    return entry === null || entry.operation !== 'PUT';
+  }
+
+  /** Frees one sale's lease (a takeover that failed half-way), so another engine can take it. */
+  async releaseOne(saleId: string): Promise<void> {
+    const held = this.held.get(saleId);
+    if (held === undefined) return;
+    this.held.delete(saleId);
+    await this.release(saleId, held.revision);
   }
 
   /** Waits until every sale's lease is ours, standing by (with one clear log line) for the others. */
@@ -105,6 +130,20 @@ export class SaleLeases {
         }
       }
       if (this.held.size === saleIds.length || signal.aborted) return;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(this.ttlMs / 4, STANDBY_POLL_MS_MAX)),
+      );
+    }
+  }
+
+  /**
+   * Takes one more sale's lease while serving others (a sale placed here): true once it is ours,
+   * false if `signal` aborts first (another engine holds it, and keeps it).
+   */
+  async acquire(saleId: string, signal: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if ((await this.tryAcquire(saleId)) === null) return true;
+      if (signal.aborted) return false;
       await new Promise((resolve) =>
         setTimeout(resolve, Math.min(this.ttlMs / 4, STANDBY_POLL_MS_MAX)),
       );
@@ -147,7 +186,7 @@ export class SaleLeases {
   private async tryAcquire(saleId: string): Promise<LeaseHolder | null | undefined> {
     const sentAt = performance.now();
     try {
-      this.hold(saleId, await this.kv.create(saleId, this.value), sentAt);
+      this.hold(saleId, await this.kv.create(saleId, this.value), sentAt, true);
       return null;
     } catch {
       // Held by somebody (or the request failed): see by whom.
@@ -163,7 +202,7 @@ export class SaleLeases {
         { saleId, previous: other },
         'taking over the lease of a dead engine on this WAL',
       );
-      this.hold(saleId, await this.kv.update(saleId, this.value, entry.revision), sentAt);
+      this.hold(saleId, await this.kv.update(saleId, this.value, entry.revision), sentAt, true);
       return null;
     } catch (error) {
       // The entry changed between our calls (it expired, or another engine took it first), or
@@ -191,8 +230,14 @@ export class SaleLeases {
     );
   }
 
-  private hold(saleId: string, revision: number, sentAt: number): void {
-    this.held.set(saleId, { revision, validUntil: sentAt + this.ttlMs * LEASE_VALIDITY_SHARE });
+  /** `fresh`: the lease was taken, not renewed; a new term, with an epoch of its own. */
+  private hold(saleId: string, revision: number, sentAt: number, fresh = false): void {
+    const epoch = fresh ? revision : (this.held.get(saleId)?.epoch ?? revision);
+    this.held.set(saleId, {
+      revision,
+      validUntil: sentAt + this.ttlMs * LEASE_VALIDITY_SHARE,
+      epoch,
+    });
   }
 
   /**

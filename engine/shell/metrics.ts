@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { ENGINE_PHASES, type HealthReport } from './health.js';
 
 // The engine's Prometheus metrics, served on their own small HTTP port (`GET /metrics`). Most are
 // read from the live objects at scrape time, so the hot path pays nothing for them; only command
@@ -23,8 +24,32 @@ export class EngineMetrics {
   readonly registry = new Registry();
   private readonly commands: Counter<'kind' | 'outcome'>;
 
-  constructor() {
+  constructor(health: () => HealthReport) {
     collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    new Gauge({
+      name: `${METRICS_PREFIX}state`,
+      help: 'What the engine is doing: 1 for its state now (starting, standby, recovering, serving, degraded, stopping), 0 for the others',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const { state } = health();
+        for (const name of [...ENGINE_PHASES, 'degraded'])
+          this.set({ state: name }, name === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${METRICS_PREFIX}sales`,
+      help: 'Sales by role: serving (answered here), standby (waiting for the lease), lapsed (lease not renewed)',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        const report = health();
+        this.set({ role: 'serving' }, report.serving.length);
+        this.set({ role: 'standby' }, report.standby.length);
+        this.set({ role: 'lapsed' }, report.lapsed.length);
+      },
+    });
     this.commands = new Counter({
       name: `${METRICS_PREFIX}requests_total`,
       help: 'Requests answered, by kind (command, query) and outcome (ok or the error code)',

@@ -14,6 +14,7 @@ import type { PlaceOrdersRequest } from '../protocol/schemas.js';
 import { saleCommandSubject, saleQuerySubject } from '../protocol/subjects.js';
 import type { EngineActor, Envelope } from './actor.js';
 import type { EngineMetrics } from './metrics.js';
+import { QUEUE_TICK_MS_DEFAULT, QueueTicker } from './queue-ticker.js';
 
 // NATS request-reply in front of the actor: one subscription per owned sale and kind. Every
 // message is size-checked and schema-checked before the actor sees it; a bad one gets an error
@@ -22,7 +23,9 @@ import type { EngineMetrics } from './metrics.js';
 type Respond = (reply: CommandReply | QueryReply) => void;
 
 export class NatsService {
-  private readonly subscriptions: Subscription[] = [];
+  private readonly subscriptions = new Map<string, Subscription[]>();
+  /** Every sale served here gets the waiting room's beat (a no-op for a sale without one). */
+  private readonly queues: QueueTicker;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -30,24 +33,39 @@ export class NatsService {
     /** The lease is still ours (I6): checked for every command, so a lapsed one stops us at once. */
     private readonly isLeased: (saleId: string) => boolean,
     private readonly metrics: EngineMetrics,
-  ) {}
+    queueTickMs = QUEUE_TICK_MS_DEFAULT,
+  ) {
+    this.queues = new QueueTicker(nc, actor, isLeased, queueTickMs);
+  }
 
   serve(saleId: string): void {
     // Callbacks run as messages arrive, so nothing piles up in the client: the actor's bounded
     // mailbox is the one queue, and it answers OVERLOADED when full.
-    this.subscriptions.push(
+    if (this.subscriptions.has(saleId)) return;
+    this.subscriptions.set(saleId, [
       this.nc.subscribe(saleCommandSubject(saleId), {
         callback: (_e, msg) => this.onCommand(saleId, msg),
       }),
       this.nc.subscribe(saleQuerySubject(saleId), {
         callback: (_e, msg) => this.onQuery(saleId, msg),
       }),
-    );
+    ]);
+    this.queues.add(saleId);
+  }
+
+  /** Stops taking the sale's requests at once (another engine takes it over). */
+  unserve(saleId: string): void {
+    this.queues.remove(saleId);
+    for (const sub of this.subscriptions.get(saleId) ?? []) sub.unsubscribe();
+    this.subscriptions.delete(saleId);
   }
 
   /** Stops taking requests; those already received are still answered by the actor. */
   async stop(): Promise<void> {
-    await Promise.all(this.subscriptions.splice(0).map((sub) => sub.drain()));
+    this.queues.stop();
+    const subscriptions = [...this.subscriptions.values()].flat();
+    this.subscriptions.clear();
+    await Promise.all(subscriptions.map((sub) => sub.drain()));
   }
 
   private onCommand(saleId: string, msg: Msg): void {

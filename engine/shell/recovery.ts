@@ -55,12 +55,11 @@ export async function encodeSnapshot(
   // In pieces, each step's orders a block of their own, encoded to bytes at once: joining a large
   // state into one string, then one buffer, held the event loop for ~110 ms at 300k orders. The
   // pieces read as one JSON document once the WAL has stored them end to end.
-  const pieces = [
-    Buffer.from(
-      `{"version":${SNAPSHOT_ENVELOPE_VERSION},"core":{"version":${SNAPSHOT_FORMAT_VERSION},"sales":${JSON.stringify(cursor.sales)},"orders":[`,
-    ),
-  ];
-  let bytes = pieces[0]!.length;
+  const head = Buffer.from(
+    `{"version":${SNAPSHOT_ENVELOPE_VERSION},"core":{"version":${SNAPSHOT_FORMAT_VERSION},"sales":${JSON.stringify(cursor.sales)},"orders":[`,
+  );
+  const pieces = [head];
+  let bytes = head.length;
   const add = (piece: (typeof pieces)[number]) => {
     bytes += piece.length;
     if (bytes > bytesMax)

@@ -3,6 +3,7 @@ import type { Decision, EngineState } from '../core/types.js';
 import { type OrderView, viewCustomer, viewOrder, viewSale } from '../core/views.js';
 import { type CommandReply, errorReply, type QueryReply } from '../protocol/messages.js';
 import type { QueryRequest } from '../protocol/schemas.js';
+import { queueCommandReply, queueQueryReply } from './queue-replies.js';
 
 // Replies are read from the state right after the decision was applied, so they show exactly
 // what the log now holds.
@@ -36,6 +37,10 @@ export function commandReply(state: EngineState, decision: Decision, now: number
         order: requireOrder(state, outcome.orderId),
         changed: outcome.changed,
       };
+    case 'QueueEntered':
+    case 'QueueLeft':
+    case 'QueueTicked':
+      return queueCommandReply(state, outcome, now);
     default: {
       const exhaustive: never = outcome;
       throw new Error(`unknown outcome ${JSON.stringify(exhaustive)}`);
@@ -70,6 +75,10 @@ export function queryReply(
       const orders = orderIds.map((id) => requireOrder(state, id));
       return { ok: true, kind: 'customer', customer: { ...rest, orders } };
     }
+    case 'GetQueueEntry':
+    case 'GetQueue':
+    case 'GetDraw':
+      return queueQueryReply(state, saleId, request, now);
     default: {
       const exhaustive: never = request;
       throw new Error(`unknown query ${JSON.stringify(exhaustive)}`);

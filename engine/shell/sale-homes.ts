@@ -62,8 +62,12 @@ export class SaleHomes {
     us: Omit<SaleHome, 'since' | 'host'>,
     adopt: ReadonlyMap<string, string | null>,
     logger: Logger,
+    replicas = 1,
   ): Promise<SaleHomes> {
-    const kv = await new Kvm(nc).create(SALE_HOMES_BUCKET, { history: HOME_HISTORY_ENTRIES });
+    const kv = await new Kvm(nc).create(SALE_HOMES_BUCKET, {
+      history: HOME_HISTORY_ENTRIES,
+      replicas,
+    });
     return new SaleHomes(kv, us, adopt, logger);
   }
 

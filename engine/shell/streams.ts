@@ -25,6 +25,7 @@ export async function ensureOrdersStream(
   jsm: JetStreamManager,
   duplicateWindowMs: number,
   logger: Logger,
+  replicas = 1,
 ): Promise<void> {
   const outcome = await ensureStream(jsm, {
     name: ORDERS_STREAM,
@@ -36,7 +37,7 @@ export async function ensureOrdersStream(
     max_bytes: ORDERS_BYTES_MAX,
     max_msg_size: ORDER_MESSAGE_BYTES_MAX,
     duplicate_window: nanos(duplicateWindowMs),
-    num_replicas: 1,
+    num_replicas: replicas,
   });
   if (outcome === 'created') logger.info({ stream: ORDERS_STREAM }, 'created the ORDERS stream');
 }

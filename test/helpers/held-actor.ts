@@ -29,16 +29,20 @@ export class HeldLog implements ActorLog {
     return this.held.length;
   }
 
-  /** Makes the oldest append durable. */
-  settle(): void {
+  /** Makes the oldest append durable; `skewLsn` makes the log report another last LSN (a bug). */
+  settle(skewLsn = 0): void {
     const next = this.held.shift();
     if (next === undefined) throw new Error('nothing to settle');
-    next.resolve(next.lsn);
+    next.resolve(next.lsn + skewLsn);
   }
 }
 
-/** An actor on a HeldLog, the stock and status notices it sends, and a way to command sale `s`. */
-export function heldActor(t: Test) {
+/**
+ * An actor on a HeldLog, the stock and status notices it sends, and a way to command sale `s`.
+ * A test that expects the actor to fail passes `onFatal`; the actor is then not closed at the
+ * end (a failed actor answers nothing more, so closing it would wait for ever).
+ */
+export function heldActor(t: Test, expected: { onFatal?: (error: unknown) => void } = {}) {
   const log = new HeldLog();
   const stock: StockMessage[] = [];
   const statuses: OrderStatusMessage[] = [];
@@ -47,7 +51,7 @@ export function heldActor(t: Test) {
     log,
     clock: () => Date.UTC(2026, 10, 30),
     mailboxCommandsMax: 100,
-    onFatal: (error) => t.fail(`fatal: ${String(error)}`),
+    onFatal: expected.onFatal ?? ((error) => t.fail(`fatal: ${String(error)}`)),
     recoveredLsn: 0,
     snapshots: {
       everyRecords: 1_000_000,
@@ -63,7 +67,7 @@ export function heldActor(t: Test) {
       refusal: () => null,
     },
   });
-  t.teardown(() => actor.close());
+  if (expected.onFatal === undefined) t.teardown(() => actor.close());
   /** Offers a command for sale `s`; resolves with its reply (once durable, if it wrote). */
   const command = (request: CommandRequest): Promise<CommandReply> =>
     new Promise((respond) => {
