@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createServer, type RequestListener } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -14,29 +14,41 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAuth } from './auth.js';
+import { SaleCatalogueReader } from './catalogue.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { EngineLink } from './engine-link.js';
 import { ApiError, answerClientError, errorBody, sendError, toApiError } from './errors.js';
+import { AdmissionFeed } from './live/admission-feed.js';
+import { QueueFeeds } from './live/queue-feeds.js';
 import { SaleFeeds } from './live/sale-feeds.js';
 import { StatusFeed } from './live/status-feed.js';
 import { GatewayMetrics } from './metrics.js';
+import { RequestSummary } from './request-summary.js';
 import { registerLiveRoutes, WS_FRAME_BYTES_MAX } from './routes/live.js';
 import { OPERATIONS_PATHS, registerOperationRoutes } from './routes/operations.js';
 import { registerOrderRoutes } from './routes/orders.js';
 import { registerPageRoutes } from './routes/page.js';
+import { registerQueueRoutes } from './routes/queue.js';
+import { registerSaleList } from './routes/sale-list.js';
 import { registerSaleRoutes } from './routes/sales.js';
+import { type AnswerRecorder, requestIdOf, soldOutEarly } from './sold-out-early.js';
 
 // The gateway as a Fastify instance over a NATS connection: stateless, so any number run side by
 // side. Built here without listening, so tests can `inject` and main.ts can listen.
 
-/** A request id from the client is kept only if it looks like one (else a fresh UUID). */
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** Levels at which Fastify's two lines per request are logged; above them, a summary instead. */
+const REQUEST_LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'trace']);
 /** Customers whose rate-limit counters are kept at once (least recently seen are dropped). */
 const RATE_LIMIT_CUSTOMERS_MAX = 100_000;
 /** How often the event-loop delay is sampled for load shedding. */
 const PRESSURE_SAMPLE_INTERVAL_MS = 1_000;
 const CLOSE_GOING_AWAY = 1001;
+/**
+ * Fastify's own default for the servers it makes: longer than the 60 s idle timeout of common
+ * load balancers, so the balancer, not the gateway, closes an idle keep-alive connection.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export interface GatewayParts {
   readonly config: GatewayConfig;
@@ -45,22 +57,89 @@ export interface GatewayParts {
   readonly natsConnected: () => boolean;
 }
 
-export async function buildGateway({
-  config,
-  nc,
-  logger,
-  natsConnected,
-}: GatewayParts): Promise<FastifyInstance> {
-  const app = Fastify({
+/** A gateway's state that lives outside Fastify: the early answer reads it before Fastify runs. */
+interface Shell {
+  readonly context: GatewayContext;
+  readonly summary: RequestSummary;
+  readonly answered: AnswerRecorder;
+  closing: boolean;
+}
+
+export async function buildGateway(parts: GatewayParts): Promise<FastifyInstance> {
+  const shell = createShell(parts);
+  const app = createFastify(parts, shell);
+  addRequestHooks(app, shell);
+  await registerPlugins(app, shell.context);
+  registerOrderRoutes(app, shell.context);
+  registerSaleRoutes(app, shell.context);
+  registerSaleList(app, shell.context);
+  registerQueueRoutes(app, shell.context);
+  registerLiveRoutes(app, shell.context);
+  registerOperationRoutes(app, shell.context);
+  registerPageRoutes(app);
+  app.addHook('onClose', async () => {
+    shell.context.feeds.close();
+    shell.context.statuses.close();
+    shell.context.queues.close();
+    shell.context.admissions.close();
+    shell.summary.close();
+  });
+  return app;
+}
+
+function createShell({ config, nc, logger, natsConnected }: GatewayParts): Shell {
+  const metrics = new GatewayMetrics(() => engine.inflight);
+  const catalogue = new SaleCatalogueReader(nc);
+  const engine = new EngineLink(nc, catalogue, {
+    requestTimeoutMs: config.engineRequestTimeoutMs,
+    inflightMax: config.engineInflightMax,
+    batchOrdersMax: config.engineBatchOrdersMax,
+    onShed: () => metrics.shed.inc({ reason: 'inflight' }),
+  });
+  const context: GatewayContext = {
+    config,
+    nc,
+    engine,
+    catalogue,
+    feeds: new SaleFeeds(nc),
+    statuses: new StatusFeed(nc),
+    queues: new QueueFeeds(nc),
+    admissions: new AdmissionFeed(nc),
+    metrics,
+    natsConnected,
+  };
+  const summary = new RequestSummary(logger, config.logSummaryIntervalMs);
+  const answered: AnswerRecorder = (method, route, status, ms) => {
+    metrics.answered(method, route, status, ms / 1000);
+    summary.record(status, ms);
+  };
+  return { context, summary, answered, closing: false };
+}
+
+function createFastify({ config, logger }: GatewayParts, shell: Shell): FastifyInstance {
+  const early = soldOutEarly({
+    feeds: shell.context.feeds,
+    bodyBytesMax: config.bodyBytesMax,
+    closing: () => shell.closing,
+    answered: shell.answered,
+    counted: () => shell.context.metrics.soldOutFastPath.inc(),
+  });
+  return Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: !REQUEST_LOG_LEVELS.has(config.logLevel),
+    // The server Fastify would make, but the sold-out answer goes first (sold-out-early.ts).
+    serverFactory: (handler: RequestListener) => {
+      const server = createServer((request, response) => {
+        if (!early(request, response)) handler(request, response);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      return server;
+    },
     bodyLimit: config.bodyBytesMax,
     // Not 'x-request-id': Fastify would then take the header as it is, whatever its length or
     // content, without asking genReqId, which reads and checks it.
     requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     // Validate what arrives exactly as declared: no type coercion ("1" is not a quantity), and
     // unknown fields are errors rather than silently removed.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -78,34 +157,20 @@ export async function buildGateway({
       ),
     clientErrorHandler: answerClientError,
   });
-  let closing = false;
+}
+
+/** Callback hooks, not async ones, on every request: each promise shows in the profile. */
+function addRequestHooks(app: FastifyInstance, shell: Shell): void {
+  const { config } = shell.context;
   app.addHook('preClose', async () => {
-    closing = true;
+    shell.closing = true;
   });
-  // Callback hooks, not async ones, on every request: each promise shows in the profile.
   app.addHook('onRequest', (_request, _reply, done) => {
-    if (!closing) return done();
+    if (!shell.closing) return done();
     done(
       new ApiError('OVERLOADED', 'This gateway is shutting down; retry (another one will answer).'),
     );
   });
-  const metrics = new GatewayMetrics(() => engine.inflight);
-  const engine = new EngineLink(nc, {
-    requestTimeoutMs: config.engineRequestTimeoutMs,
-    inflightMax: config.engineInflightMax,
-    batchOrdersMax: config.engineBatchOrdersMax,
-    onShed: () => metrics.shed.inc({ reason: 'inflight' }),
-  });
-  const context: GatewayContext = {
-    config,
-    nc,
-    engine,
-    feeds: new SaleFeeds(nc),
-    statuses: new StatusFeed(nc),
-    metrics,
-    natsConnected,
-  };
-
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error as FastifyError, request);
     return sendError(reply, apiError, config.retryAfterS);
@@ -117,16 +182,24 @@ export async function buildGateway({
     void reply.header('x-request-id', request.id);
     // Node closes only the connections idle at close time: one finishing its request later would
     // stay open (keep-alive) and hold the exit, unless its response says so.
-    if (closing) void reply.header('connection', 'close');
+    if (shell.closing) void reply.header('connection', 'close');
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ method: request.method, route, status: reply.statusCode });
-    metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const ms = reply.elapsedTime;
+    shell.answered(request.method, route, reply.statusCode, ms);
+    if (ms > config.logSlowRequestMs)
+      request.log.warn(
+        { method: request.method, route, status: reply.statusCode, ms: Math.round(ms) },
+        'slow request',
+      );
     done();
   });
+}
 
+async function registerPlugins(app: FastifyInstance, context: GatewayContext): Promise<void> {
+  const { config, metrics } = context;
   await app.register(underPressure, {
     maxEventLoopDelay: config.eventLoopDelayMsMax,
     sampleInterval: PRESSURE_SAMPLE_INTERVAL_MS,
@@ -134,13 +207,30 @@ export async function buildGateway({
     // under-pressure sends what this returns, and lets the request through on null (its typings
     // only declare void).
     pressureHandler: ((request: FastifyRequest, reply: FastifyReply) => {
-      if (OPERATIONS_PATHS.includes(request.url.split('?')[0]!)) return null;
+      const path = request.url.split('?', 1)[0] ?? request.url;
+      if (OPERATIONS_PATHS.includes(path)) return null;
       metrics.shed.inc({ reason: 'event_loop' });
       void reply.code(503).header('retry-after', String(config.retryAfterS));
       return errorBody(new ApiError('OVERLOADED', 'The gateway is overloaded; retry shortly.'));
     }) as unknown as () => void,
   });
   await registerAuth(app, config);
+  await registerRateLimit(app, config);
+  await registerOpenApi(app);
+  await app.register(websocket, {
+    options: { maxPayload: WS_FRAME_BYTES_MAX },
+    // 1001 "going away" tells a browser to reconnect (to another gateway), unlike a bare close.
+    preClose: function closeSockets(this: FastifyInstance, done) {
+      for (const socket of this.websocketServer.clients)
+        socket.close(CLOSE_GOING_AWAY, 'shutting down');
+      // Not waiting for every client's closing handshake: a dead client would hold the exit.
+      this.websocketServer.close();
+      done();
+    },
+  });
+}
+
+async function registerRateLimit(app: FastifyInstance, config: GatewayConfig): Promise<void> {
   await app.register(rateLimit, {
     global: false,
     hook: 'preHandler',
@@ -163,6 +253,9 @@ export async function buildGateway({
         Math.max(1, Math.ceil(limit.ttl / 1000)),
       ),
   });
+}
+
+async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -176,29 +269,6 @@ export async function buildGateway({
       },
     },
   });
-  await app.register(websocket, {
-    options: { maxPayload: WS_FRAME_BYTES_MAX },
-    // 1001 "going away" tells a browser to reconnect (to another gateway), unlike a bare close.
-    preClose: function closeSockets(this: FastifyInstance, done) {
-      for (const socket of this.websocketServer.clients)
-        socket.close(CLOSE_GOING_AWAY, 'shutting down');
-      // Not waiting for every client's closing handshake: a dead client would hold the exit.
-      this.websocketServer.close();
-      done();
-    },
-  });
-
-  registerOrderRoutes(app, context);
-  registerSaleRoutes(app, context);
-  registerLiveRoutes(app, context);
-  registerOperationRoutes(app, context);
-  registerPageRoutes(app);
-
-  app.addHook('onClose', async () => {
-    context.feeds.close();
-    context.statuses.close();
-  });
-  return app;
 }
 
 /** How long start-up may wait for the first calm event-loop sample. */

@@ -1,6 +1,6 @@
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
-import { CUSTOMER_ID_CHARS_MAX } from '../engine/protocol/index.js';
+import { CUSTOMER_ID_CHARS_MAX, present } from '../engine/protocol/index.js';
 import type { GatewayConfig } from './config.js';
 import { ApiError } from './errors.js';
 
@@ -59,9 +59,10 @@ function tokenOf(request: FastifyRequest, allowQuery: boolean): string {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = BEARER.exec(header);
-    if (match === null)
+    const token = match?.[1];
+    if (token === undefined)
       throw new ApiError('UNAUTHORIZED', 'The Authorization header must be "Bearer <JWT>".');
-    return match[1]!;
+    return token;
   }
   const query = (request.query as { token?: unknown } | undefined)?.token;
   if (allowQuery && typeof query === 'string') return query;
@@ -96,6 +97,11 @@ export const requireCustomer: preValidationHookHandler = (request, _reply, done)
   authenticate(request);
   done();
 };
+
+/** The caller of a route behind `requireCustomer`, which has set it. */
+export function customerOf(request: FastifyRequest): string {
+  return present(request.identity, 'the identity requireCustomer set').customerId;
+}
 
 export function requireAdmin(request: FastifyRequest): Identity {
   const identity = authenticate(request);

@@ -9,6 +9,7 @@ import {
   saleCommandSubject,
   saleQuerySubject,
 } from '../engine/protocol/index.js';
+import type { SaleCatalogueReader } from './catalogue.js';
 import { ApiError } from './errors.js';
 import { OrderBatcher } from './order-batcher.js';
 
@@ -33,10 +34,11 @@ export class EngineLink {
 
   constructor(
     private readonly nc: NatsConnection,
+    private readonly catalogue: SaleCatalogueReader,
     private readonly options: EngineLinkOptions,
   ) {
     this.orders = new OrderBatcher(
-      (saleId, body) => this.roundTrip(saleCommandSubject(saleId), body),
+      (saleId, body) => this.roundTrip(saleId, saleCommandSubject(saleId), body),
       options.batchOrdersMax,
     );
   }
@@ -50,11 +52,13 @@ export class EngineLink {
   }
 
   command(saleId: string, body: object): Promise<CommandReply> {
-    return this.bounded(() => this.roundTrip<CommandReply>(saleCommandSubject(saleId), body));
+    return this.bounded(() =>
+      this.roundTrip<CommandReply>(saleId, saleCommandSubject(saleId), body),
+    );
   }
 
   query(saleId: string, body: object): Promise<QueryReply> {
-    return this.bounded(() => this.roundTrip<QueryReply>(saleQuerySubject(saleId), body));
+    return this.bounded(() => this.roundTrip<QueryReply>(saleId, saleQuerySubject(saleId), body));
   }
 
   /** Counts the request while it is in flight, or refuses it at once past the bound. */
@@ -72,6 +76,7 @@ export class EngineLink {
   }
 
   private async roundTrip<T extends CommandReply | QueryReply | BatchReply>(
+    saleId: string,
     subject: string,
     body: object,
   ): Promise<T> {
@@ -82,12 +87,24 @@ export class EngineLink {
       });
       data = msg.data;
     } catch (error) {
-      throw new ApiError(
-        'ENGINE_UNAVAILABLE',
-        `No engine answered for this sale (${(error as Error).message}); retry later. ` +
-          'An order sent with an Idempotency-Key can be retried safely.',
-      );
+      throw await this.unanswered(saleId, error);
     }
     return decodeReply<T>(data);
+  }
+
+  /**
+   * Nobody answered: SALE_NOT_FOUND when no engine serves the sale ("no responders") and the
+   * catalogue has never heard of it; ENGINE_UNAVAILABLE when it exists (or we can't tell), or
+   * its engine was too slow.
+   */
+  private async unanswered(saleId: string, error: unknown): Promise<ApiError> {
+    const noResponders = (error as { isNoResponders?: () => boolean }).isNoResponders?.() === true;
+    if (noResponders && (await this.catalogue.exists(saleId)) === false)
+      return new ApiError('SALE_NOT_FOUND', `There is no sale ${saleId}.`);
+    return new ApiError(
+      'ENGINE_UNAVAILABLE',
+      `No engine answered for this sale (${(error as Error).message}); retry later. ` +
+        'An order sent with an Idempotency-Key can be retried safely.',
+    );
   }
 }

@@ -3,6 +3,7 @@ import {
   type CommandReply,
   ORDER_BATCH_ORDERS_MAX,
   type PlaceOrderRequest,
+  present,
 } from '../engine/protocol/index.js';
 
 // The orders that reach a gateway in one event-loop turn go to their sale's engine together, as
@@ -57,8 +58,9 @@ export class OrderBatcher {
 
   private async sendBatch(saleId: string, batch: readonly WaitingOrder[]): Promise<void> {
     try {
-      if (batch.length === 1) {
-        batch[0]!.resolve(await this.send<CommandReply>(saleId, batch[0]!.order));
+      const [only] = batch;
+      if (batch.length === 1 && only !== undefined) {
+        only.resolve(await this.send<CommandReply>(saleId, only.order));
         return;
       }
       const orders = batch.map((waiting) => waiting.order);
@@ -69,7 +71,7 @@ export class OrderBatcher {
         throw new Error(`engine answered a batch of ${batch.length} with ${answer.kind}`);
       else
         batch.forEach((waiting, index) => {
-          waiting.resolve(answer.replies[index]!);
+          waiting.resolve(present(answer.replies[index], `reply ${index} of the batch`));
         });
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);

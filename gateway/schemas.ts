@@ -1,5 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import {
+  ADMISSION_TTL_S_MAX,
+  ADMIT_PER_SECOND_MAX,
   ERROR_CODES,
   IDEMPOTENCY_KEY_CHARS_MAX,
   ORDER_QUANTITY_UNITS_MAX,
@@ -45,6 +47,18 @@ export const PlaceOrderBody = Type.Object(
 
 const instant = Type.String({ format: 'date-time' });
 
+const WaitingRoomBody = Type.Object(
+  {
+    lobbyOpensAt: instant,
+    admitPerSecond: Type.Integer({ minimum: 1, maximum: ADMIT_PER_SECOND_MAX }),
+    admissionTtlS: Type.Integer({ minimum: 1, maximum: ADMISSION_TTL_S_MAX }),
+  },
+  {
+    ...strict,
+    description: 'A fair waiting room: a lobby, a draw at startsAt, admission at a rate',
+  },
+);
+
 export const ConfigureSaleBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: SALE_NAME_CHARS_MAX }),
@@ -52,6 +66,7 @@ export const ConfigureSaleBody = Type.Object(
     perCustomerLimit: Type.Integer({ minimum: 1, maximum: PER_CUSTOMER_LIMIT_UNITS_MAX }),
     startsAt: Type.Optional(Type.Union([instant, Type.Null()])),
     endsAt: Type.Optional(Type.Union([instant, Type.Null()])),
+    waitingRoom: Type.Optional(WaitingRoomBody),
   },
   strict,
 );
@@ -93,6 +108,21 @@ export const Sale = Type.Object({
   startsAt: Type.Optional(instant),
   endsAt: Type.Optional(instant),
   status: Type.Union(['SCHEDULED', 'OPEN', 'SOLD_OUT', 'ENDED'].map((s) => Type.Literal(s))),
+  waitingRoom: Type.Optional(WaitingRoomBody),
+});
+
+/** One line of `GET /v1/sales`: null name and status while no engine answers for the sale. */
+export const SaleListing = Type.Object({
+  sales: Type.Array(
+    Type.Object({
+      saleId: Type.String(),
+      name: Type.Union([Type.String(), Type.Null()]),
+      status: Type.Union([
+        ...['SCHEDULED', 'OPEN', 'SOLD_OUT', 'ENDED'].map((s) => Type.Literal(s)),
+        Type.Null(),
+      ]),
+    }),
+  ),
 });
 
 export const MyOrders = Type.Object({
@@ -120,7 +150,50 @@ export function replies(
   return all;
 }
 
+export const JoinQueueBody = Type.Object(
+  {
+    solution: Type.String({
+      minLength: 1,
+      maxLength: 2_048,
+      description: "The ALTCHA widget's payload for a challenge from GET …/queue/challenge",
+    }),
+  },
+  strict,
+);
+
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const QueueEntry = Type.Object({
+  saleId: Type.String(),
+  state: Type.Union(
+    ['LOBBY', 'WAITING', 'ADMITTED', 'EXPIRED', 'CLOSED', 'LEFT'].map((s) => Type.Literal(s)),
+  ),
+  entryId: Type.String(),
+  ticket: nullable(Type.Integer()),
+  position: nullable(Type.Integer()),
+  etaSeconds: nullable(Type.Integer()),
+  admittedAt: Type.Optional(instant),
+  admittedUntil: Type.Optional(instant),
+});
+
+export const Draw = Type.Object({
+  saleId: Type.String(),
+  seedHash: nullable(Type.String()),
+  seed: Type.Optional(Type.String()),
+  lobby: Type.Optional(Type.Array(Type.String())),
+  drawnAt: Type.Optional(instant),
+});
+
+/** altcha-lib's challenge, as the widget reads it (its fields are the library's). */
+export const ChallengeReply = Type.Object(
+  { parameters: Type.Object({}, { additionalProperties: true }), signature: Type.String() },
+  { additionalProperties: true },
+);
+
 export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
+export type JoinQueueBody = Static<typeof JoinQueueBody>;
+export type QueueEntryJson = Static<typeof QueueEntry>;
+export type DrawJson = Static<typeof Draw>;
 export type ConfigureSaleBody = Static<typeof ConfigureSaleBody>;
 export type OrderJson = Static<typeof Order>;
 export type SaleJson = Static<typeof Sale>;

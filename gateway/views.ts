@@ -1,5 +1,11 @@
-import type { CustomerOrders, OrderView, SaleView } from '../engine/protocol/index.js';
-import type { OrderJson, SaleJson } from './schemas.js';
+import type {
+  CustomerOrders,
+  DrawView,
+  OrderView,
+  QueueEntryView,
+  SaleView,
+} from '../engine/protocol/index.js';
+import type { DrawJson, OrderJson, QueueEntryJson, SaleJson } from './schemas.js';
 
 // The engine speaks milliseconds since the epoch; HTTP speaks ISO 8601.
 
@@ -32,6 +38,27 @@ export function saleJson(sale: SaleView): SaleJson {
     ...(sale.startsAt === null ? {} : { startsAt: iso(sale.startsAt) }),
     ...(sale.endsAt === null ? {} : { endsAt: iso(sale.endsAt) }),
     status: sale.status,
+    ...(sale.waitingRoom === undefined
+      ? {}
+      : { waitingRoom: { ...sale.waitingRoom, lobbyOpensAt: iso(sale.waitingRoom.lobbyOpensAt) } }),
+  };
+}
+
+export function queueEntryJson(entry: QueueEntryView): QueueEntryJson {
+  const { admittedAt, admittedUntil, ...rest } = entry;
+  return {
+    ...rest,
+    ...(admittedAt === null ? {} : { admittedAt: iso(admittedAt) }),
+    ...(admittedUntil === null ? {} : { admittedUntil: iso(admittedUntil) }),
+  };
+}
+
+export function drawJson(draw: DrawView): DrawJson {
+  const { drawnAt, lobby, ...rest } = draw;
+  return {
+    ...rest,
+    ...(lobby === undefined ? {} : { lobby: [...lobby] }),
+    ...(drawnAt === undefined ? {} : { drawnAt: iso(drawnAt) }),
   };
 }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
+import { waitForOrdersStream } from '../scripts/client/orders-stream.js';
 import { createSale, http, startStack } from './helpers/stack.js';
 
 // The opening second through HTTP: 3,000 concurrent requests from 1,000 customers over two

@@ -7,9 +7,10 @@ import {
   IDEMPOTENCY_KEY_CHARS_MAX,
   SALE_ID_CHARS_MAX,
 } from '../engine/protocol/index.js';
-import { WS_FRAME_BYTES_MAX, WS_JUNK_MESSAGES_MAX } from '../gateway/routes/live.js';
-import { readOrdersStream, waitForOrdersStream } from '../scripts/lib/orders-stream.js';
-import { mintToken } from '../scripts/lib/tokens.js';
+import { WS_JUNK_MESSAGES_MAX } from '../gateway/live/live-sockets.js';
+import { WS_FRAME_BYTES_MAX } from '../gateway/routes/live.js';
+import { readOrdersStream, waitForOrdersStream } from '../scripts/client/orders-stream.js';
+import { mintToken } from '../scripts/client/tokens.js';
 import { expectError, type HttpAnswer, LiveClient, refusedUpgrade } from './helpers/http-checks.js';
 import { createSale, http, startStack, TEST_JWT_SECRET } from './helpers/stack.js';
 
@@ -260,7 +261,7 @@ t.test('hostile input gets an exact refusal, crashes nothing and changes nothing
     refusal(404, 'ORDER_NOT_FOUND')("alice's order number under another sale", () =>
       get(`/v1/orders/h2~${aliceOrderId.split('~')[1]}`, alice),
     ),
-    refusal(503, 'ENGINE_UNAVAILABLE')('an orderId of a sale no engine serves', () =>
+    refusal(404, 'SALE_NOT_FOUND')('an orderId of a sale that was never created', () =>
       get('/v1/orders/elsewhere~1'),
     ),
 

@@ -9,11 +9,11 @@ import {
   type StockMessage,
   saleStockSubject,
 } from '../engine/protocol/index.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
-import { freePort } from '../scripts/lib/free-port.js';
-import type { GatewayProcess } from '../scripts/lib/gateway-process.js';
-import { NatsServerProcess } from '../scripts/lib/nats-server.js';
-import { mintToken } from '../scripts/lib/tokens.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
+import { mintToken } from '../scripts/client/tokens.js';
+import { freePort } from '../scripts/stack/free-port.js';
+import type { GatewayProcess } from '../scripts/stack/gateway-process.js';
+import { NatsServerProcess } from '../scripts/stack/nats-server.js';
 import { natsClient, startEngine, type Teardown, tempDir } from './helpers/nats.js';
 import { createSale, http, type Stack, startGateway, TEST_JWT_SECRET } from './helpers/stack.js';
 
@@ -159,9 +159,12 @@ t.teardown(() => nats.stop());
 const nc = await natsClient(t, nats.url);
 const walDir = await tempDir(t, 'wal');
 const engine = await startEngine(t, { natsUrl: nats.url, walDir, sales: SALES });
-const gateways = await Promise.all(
-  ['gw-a', 'gw-b'].map((id) => startGateway(t, nats.url, { GATEWAY_ID: id })),
-);
+// gw-a logs every request (debug), as an operator chasing a problem would: the live socket's
+// ?token= must not reach those lines either.
+const gateways = await Promise.all([
+  startGateway(t, nats.url, { GATEWAY_ID: 'gw-a', LOG_LEVEL: 'debug' }),
+  startGateway(t, nats.url, { GATEWAY_ID: 'gw-b' }),
+]);
 const [gatewayA, gatewayB] = gateways as [GatewayProcess, GatewayProcess];
 const stack: Stack = {
   nats,

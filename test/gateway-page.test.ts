@@ -3,8 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import t from 'tap';
-import { EngineClient } from '../scripts/lib/engine-client.js';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
+import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
 import { createSale, http, startStack } from './helpers/stack.js';
 
 // The live page (gateway/public) in a real headless Chromium against a real stack: the counter

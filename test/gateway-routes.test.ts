@@ -1,5 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { Kvm } from '@nats-io/kv';
 import t from 'tap';
+import { SALE_CATALOGUE_BUCKET } from '../engine/protocol/index.js';
 import {
   expectError,
   expectRetryAfter,
@@ -30,7 +32,8 @@ const RETRY_AFTER_S = 1;
 const LEASE_TTL_MS = 60_000;
 
 t.test('the gateway over HTTP: every route and every error code', async (t) => {
-  // 'ghost' has an engine but is never configured: SALE_NOT_FOUND. 'nobody' has no engine at all.
+  // 'ghost' has an engine but is never configured: SALE_NOT_FOUND. 'nobody' is in the catalogue
+  // (placed on a WAL whose engine is gone): ENGINE_UNAVAILABLE.
   const stack = await startStack(t, {
     sales: ['r', 'ghost', 'later', 'ended', 'scarce', 'crowd'],
     // The in-flight-bound subtest stops the engine (SIGSTOP) while the gateway answers: its lease must
@@ -347,12 +350,42 @@ t.test('the gateway over HTTP: every route and every error code', async (t) => {
       expectError(t, await order('erin', 1), 409, 'SOLD_OUT', {}, 'sold out, no key');
       t.equal(await fastPath(), before + 1, 'answered by the gateway, not the engine');
 
+      // DESIGN.md: the sold-out answer may come first, before the token and the body are read.
+      const early = await http(`${base}/v1/sales/scarce/orders?from=page`, {
+        method: 'POST',
+        body: '{"quantity":"lots"',
+        headers: { 'x-request-id': 'early-1' },
+      });
+      expectError(t, early, 409, 'SOLD_OUT', {}, 'no token, a broken body: still SOLD_OUT');
+      t.equal(early.headers.get('x-request-id'), 'early-1', 'with the request id, as any reply');
+      expectError(
+        t,
+        await http(`${base}/v1/sales/scarce/orders`, { method: 'POST', token: 'not.a.jwt' }),
+        409,
+        'SOLD_OUT',
+        {},
+        'a bad token: SOLD_OUT first',
+      );
+      t.equal(await fastPath(), before + 3, 'both answered before the token was looked at');
+      expectError(
+        t,
+        await http(`${base}/v1/sales/scarce/orders`, {
+          method: 'POST',
+          body: { quantity: 1 },
+          headers: { 'idempotency-key': 'no-token-key' },
+        }),
+        401,
+        'UNAUTHORIZED',
+        {},
+        'with a key the answer may be an order: the token comes first then',
+      );
+
       const replay = await order('dave', 1, 'dave-last');
       t.equal(replay.status, 200, 'an idempotent retry on a sold-out sale still succeeds');
       t.same(replay.body, last.body, 'with the original order');
       expectError(t, await order('erin', 1, 'erin-1'), 409, 'SOLD_OUT', {}, 'sold out, a new key');
       expectError(t, await order('dave', 2, 'dave-last'), 422, 'IDEMPOTENCY_KEY_REUSED');
-      t.equal(await fastPath(), before + 1, 'requests with a key always go to the engine');
+      t.equal(await fastPath(), before + 3, 'requests with a key always go to the engine');
       t.match((await http(`${base}/v1/sales/scarce`)).body, { remaining: 0, status: 'SOLD_OUT' });
 
       // Stock raised through this gateway: its reply is the cache's news, so the very next order
@@ -364,7 +397,7 @@ t.test('the gateway over HTTP: every route and every error code', async (t) => {
       });
       t.match(raised, { status: 200, body: { remaining: 2 } }, 'two more units');
       t.equal((await order('erin', 1)).status, 201, 'the next order gets one at once');
-      t.equal(await fastPath(), before + 1, 'not refused from the cache');
+      t.equal(await fastPath(), before + 3, 'not refused from the cache');
     },
   );
 
@@ -449,7 +482,11 @@ t.test('the gateway over HTTP: every route and every error code', async (t) => {
     },
   );
 
-  await t.test('ENGINE_UNAVAILABLE at once when no engine serves the sale', async (t) => {
+  await t.test('ENGINE_UNAVAILABLE at once when no engine serves a sale that exists', async (t) => {
+    // In the catalogue, placed on a WAL whose engine is gone (pool-placement covers the real way).
+    const catalogue = await new Kvm(stack.nc).open(SALE_CATALOGUE_BUCKET);
+    const entry = { saleId: 'nobody', walId: 'gone', engineId: 'gone', pinned: true, at: 0 };
+    await catalogue.create('nobody', JSON.stringify(entry));
     const requests = [
       { path: '/v1/sales/nobody', init: {} },
       { path: '/v1/sales/nobody/me', init: { token: bob } },

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import t from 'tap';
 import WebSocket from 'ws';
-import { EngineClient } from '../scripts/lib/engine-client.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
 import { createSale, http, startGateway, startStack } from './helpers/stack.js';
 
 // SIGTERM to a gateway under load: it stops taking requests, finishes those in flight (every

@@ -1,5 +1,9 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { type StockMessage, saleStockSubject } from '../../engine/protocol/index.js';
+import {
+  decodeStockMessage,
+  type StockMessage,
+  saleStockSubject,
+} from '../../engine/protocol/index.js';
 
 // One NATS subscription per sale per gateway to `sale.<id>.stock`: it keeps the latest stock
 // (the sold-out fast path reads it) and fans each change out to this gateway's live sockets.
@@ -83,18 +87,8 @@ export class SaleFeeds {
   }
 }
 
+/** A stock message of this sale, or null (another sale's, or not one at all: dropped). */
 function parseStock(data: Uint8Array, saleId: string): StockMessage | null {
-  try {
-    const value = JSON.parse(new TextDecoder().decode(data)) as Partial<StockMessage>;
-    if (
-      value.type !== 'stock' ||
-      value.saleId !== saleId ||
-      !Number.isInteger(value.stock) ||
-      !Number.isInteger(value.remaining)
-    )
-      return null;
-    return value as StockMessage;
-  } catch {
-    return null;
-  }
+  const message = decodeStockMessage(data);
+  return message?.saleId === saleId ? message : null;
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { OrderStatusChange, OrderStatusMessage } from '../../engine/protocol/index.js';
+import { decodeOrderStatusMessage, type OrderStatusChange } from '../../engine/protocol/index.js';
 
 // Order status changes for `/v1/me/live`: one wildcard subscription to `orders.status.*` while at
 // least one customer socket is open on this gateway, routed to that customer's sockets.
@@ -82,13 +82,8 @@ export class StatusFeed {
   }
 
   private route(data: Uint8Array): void {
-    let message: OrderStatusMessage;
-    try {
-      message = JSON.parse(new TextDecoder().decode(data)) as OrderStatusMessage;
-    } catch {
-      return;
-    }
-    if (message.type !== 'orderStatus' || !Array.isArray(message.changes)) return;
+    const message = decodeOrderStatusMessage(data);
+    if (message === null) return;
     for (const change of message.changes) {
       const listeners = this.byCustomer.get(change.customerId);
       if (listeners !== undefined)

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { saleIdOfOrderId } from '../../engine/protocol/index.js';
-import { requireCustomer } from '../auth.js';
+import { present, saleIdOfOrderId } from '../../engine/protocol/index.js';
+import { customerOf, requireCustomer } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ApiError, sendError } from '../errors.js';
 import {
@@ -25,8 +25,12 @@ import { followSale } from './follow-sale.js';
 const SOLD_OUT_FROM_CACHE = new ApiError('SOLD_OUT');
 
 export function registerOrderRoutes(app: FastifyInstance, context: GatewayContext): void {
-  const { engine, feeds, metrics } = context;
+  registerPlaceOrder(app, context);
+  registerReadOrder(app, context);
+}
 
+function registerPlaceOrder(app: FastifyInstance, context: GatewayContext): void {
+  const { engine, feeds, metrics } = context;
   app.post<{
     Params: { saleId: string };
     Body: PlaceOrderBody;
@@ -47,7 +51,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
       preValidation: requireCustomer,
     },
     async (request, reply) => {
-      const { customerId } = request.identity!;
+      const customerId = customerOf(request);
       const { saleId } = request.params;
       const { quantity } = request.body;
       const idempotencyKey = request.headers['idempotency-key'];
@@ -71,7 +75,10 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
       return reply.code(answer.replayed ? 200 : 201).send(orderJson(answer.order));
     },
   );
+}
 
+function registerReadOrder(app: FastifyInstance, context: GatewayContext): void {
+  const { engine } = context;
   app.get<{ Params: { orderId: string } }>(
     '/v1/orders/:orderId',
     {
@@ -86,7 +93,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
       preValidation: requireCustomer,
     },
     async (request) => {
-      const identity = request.identity!;
+      const identity = present(request.identity, 'the identity requireCustomer set');
       const { orderId } = request.params;
       const saleId = saleIdOfOrderId(orderId);
       if (saleId === null) throw new ApiError('INVALID_REQUEST', 'Not an orderId.');

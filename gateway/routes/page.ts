@@ -19,9 +19,19 @@ const FILES = [
   { url: '/style.css', file: 'style.css', type: 'text/css; charset=utf-8' },
 ] as const;
 
+/**
+ * The ALTCHA widget the waiting room's proof of work is solved with, served from this gateway (no
+ * third-party service): the version package.json pins, matching altcha-lib's challenge format.
+ */
+const ALTCHA_WIDGET_FILE = fileURLToPath(new URL('altcha.min.js', import.meta.resolve('altcha')));
+
 export function registerPageRoutes(app: FastifyInstance): void {
-  for (const { url, file, type } of FILES) {
-    const body = readFileSync(join(PUBLIC_DIR, file));
+  const files = [
+    ...FILES.map(({ url, file, type }) => ({ url, path: join(PUBLIC_DIR, file), type })),
+    { url: '/altcha.js', path: ALTCHA_WIDGET_FILE, type: 'text/javascript; charset=utf-8' },
+  ];
+  for (const { url, path, type } of files) {
+    const body = readFileSync(path);
     app.get(url, { schema: { hide: true } }, async (_request, reply) =>
       reply.type(type).header('cache-control', 'no-cache').send(body),
     );
