@@ -21,9 +21,14 @@ export class CarrierBreaker {
     carrier: CarrierClient,
     private readonly settings: AgentConfig['breaker'],
     logger: Logger,
+    /** A monotonic clock in ms (a wall clock set back would keep the breaker "open" for long). */
+    private readonly monotonicMs: () => number,
   ) {
     this.breaker = new CircuitBreaker(
-      (order: ConfirmedOrderMessage) => carrier.requestShipment(order),
+      // Cut at the breaker's timeout too: opossum only stops waiting, and a held call would keep
+      // its connection until undici's own timeouts, however long they are set.
+      (order: ConfirmedOrderMessage) =>
+        carrier.requestShipment(order, AbortSignal.timeout(settings.timeoutMs)),
       {
         timeout: settings.timeoutMs,
         errorThresholdPercentage: settings.errorPercent,
@@ -34,7 +39,7 @@ export class CarrierBreaker {
       },
     );
     this.breaker.on('open', () => {
-      this.openedAt = Date.now();
+      this.openedAt = this.monotonicMs();
       this.wakeVerdictWaiters();
       logger.warn({ resetMs: settings.resetMs }, 'carrier breaker open: pausing carrier calls');
     });
@@ -53,7 +58,7 @@ export class CarrierBreaker {
   /** While open: how long until the breaker lets a call through again. */
   get remainingOpenMs(): number {
     if (!this.breaker.opened) return 0;
-    return Math.max(0, this.openedAt + this.settings.resetMs - Date.now());
+    return Math.max(0, this.openedAt + this.settings.resetMs - this.monotonicMs());
   }
 
   /** Half-open with its one trial call already under way: any other call would be refused. */

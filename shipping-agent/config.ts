@@ -1,18 +1,22 @@
 import { hostname } from 'node:os';
 import { type Static, Type } from '@sinclair/typebox';
 import envSchema from 'env-schema';
+import {
+  JetStreamReplicasSetting,
+  LogLevelSetting,
+  NatsUrlSetting,
+  natsServers,
+} from '../service-kit/settings.js';
 
 // The shipping agent's settings, read from the environment once at start and validated; a bad
 // value stops the process with a message naming the variable. Every limit carries its unit.
 
 const AgentEnv = Type.Object({
-  NATS_URL: Type.String({ default: 'nats://127.0.0.1:4222', minLength: 1 }),
+  NATS_URL: NatsUrlSetting,
+  JETSTREAM_REPLICAS: JetStreamReplicasSetting,
   CARRIER_URL: Type.String({ default: 'http://127.0.0.1:4000', minLength: 1 }),
   AGENT_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
+  LOG_LEVEL: LogLevelSetting,
   AGENT_METRICS_PORT: Type.Integer({ default: 9465, minimum: 0, maximum: 65_535 }),
   AGENT_METRICS_HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
   /** JetStream consumer `shipping`: a delivery not acked (or marked working) by then comes back. */
@@ -31,6 +35,12 @@ const AgentEnv = Type.Object({
    * ENGINE_WAIT_MS, and more in hand then means more orders nearer their dead letter.
    */
   SHIPPING_ENGINE_WAITERS_MAX: Type.Integer({ default: 0, minimum: 0, maximum: 100_000 }),
+  /**
+   * Time from the order's arrival in ORDERS after which a failed delivery is its last (the order
+   * is dead-lettered rather than put back): a bound on how long an order stays neither shipped
+   * nor dead-lettered, besides SHIPPING_MAX_DELIVER (docs/operations.md). 0: none.
+   */
+  SHIPPING_DEADLINE_MS: Type.Integer({ default: 0, minimum: 0, maximum: 30 * 24 * 3_600_000 }),
   /** Redelivery delays after a failed delivery, by delivery number; the last one repeats. */
   SHIPPING_BACKOFF_MS: Type.String({
     default: '2000,5000,15000,30000,60000,120000,300000',
@@ -62,6 +72,8 @@ type Env = Static<typeof AgentEnv>;
 
 export interface AgentConfig {
   readonly natsUrl: string;
+  /** Copies JetStream keeps of the dead-letter and notification streams and the stop releases. */
+  readonly replicas: number;
   readonly carrierUrl: string;
   readonly agentId: string;
   readonly logLevel: string;
@@ -72,6 +84,7 @@ export interface AgentConfig {
   readonly maxAckPending: number;
   readonly concurrency: number;
   readonly engineWaitersMax: number;
+  readonly deadlineMs: number;
   readonly backoffMs: readonly number[];
   readonly carrier: {
     readonly attempts: number;
@@ -95,6 +108,7 @@ export interface AgentConfig {
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const v = envSchema<Env>({ schema: AgentEnv, data: env, dotenv: false });
+  natsServers(v.NATS_URL);
   try {
     new URL(v.CARRIER_URL);
   } catch {
@@ -102,6 +116,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   }
   return {
     natsUrl: v.NATS_URL,
+    replicas: v.JETSTREAM_REPLICAS,
     carrierUrl: v.CARRIER_URL,
     agentId: v.AGENT_ID ?? `${hostname()}-${process.pid}`,
     logLevel: v.LOG_LEVEL,
@@ -112,6 +127,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     maxAckPending: v.SHIPPING_MAX_ACK_PENDING,
     concurrency: v.SHIPPING_CONCURRENCY,
     engineWaitersMax: v.SHIPPING_ENGINE_WAITERS_MAX,
+    deadlineMs: v.SHIPPING_DEADLINE_MS,
     backoffMs: v.SHIPPING_BACKOFF_MS.split(',').map(Number),
     carrier: {
       attempts: v.CARRIER_ATTEMPTS,

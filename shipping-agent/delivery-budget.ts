@@ -1,16 +1,22 @@
-// Where a delivery stands against SHIPPING_MAX_DELIVER, and what it does next at each point where
-// it may end. Pure, so that every case can be tested (test/shipping-delivery-budget.test.ts).
+// Where a delivery stands against its budget, and what it does next at each point where it may
+// end. Pure, so that every case can be tested (test/shipping-delivery-budget.test.ts).
 //
-// The budget counts the deliveries that gave the carrier its chance or died trying: JetStream's
-// delivery count less the deliveries a stopping agent handed back (stop-releases.ts). A stop says
-// nothing about the carrier, so a stopping agent hands every delivery back whatever its count, and
-// that release costs the order nothing: a rolling deploy never dead-letters an order.
+// The budget is SHIPPING_MAX_DELIVER deliveries and, when SHIPPING_DEADLINE_MS is set, a time.
+// It counts the deliveries that gave the carrier its chance or died trying: JetStream's delivery
+// count less the deliveries a stopping agent handed back (stop-releases.ts). A stop says nothing
+// about the carrier, so a stopping agent hands every delivery back whatever its count, and that
+// release costs the order nothing: a rolling deploy never dead-letters an order. The deadline
+// only makes a failure the last one: an order past it still gets its carrier call.
 
 export interface Standing {
   /** Deliveries of the message that count: JetStream's count less those handed back on a stop. */
   readonly counted: number;
   readonly maxDeliver: number;
   readonly stopping: boolean;
+  /** Since the order's message reached ORDERS: the agent's clock against the stream's. */
+  readonly ageMs: number;
+  /** SHIPPING_DEADLINE_MS; 0: none, the deliveries alone bound the order's time. */
+  readonly deadlineMs: number;
 }
 
 /** The order is not shipped yet: what before calling the carrier. */
@@ -31,6 +37,12 @@ export function countedDeliveries(deliveryCount: number, handedBackOnStop: numbe
   return deliveryCount - handedBackOnStop;
 }
 
+/** A failure now is the order's last: its deliveries are spent, or its deadline has passed. */
+export function lastChance(standing: Standing): boolean {
+  const pastDeadline = standing.deadlineMs > 0 && standing.ageMs >= standing.deadlineMs;
+  return standing.counted >= standing.maxDeliver || pastDeadline;
+}
+
 export function stepBeforeCarrier(standing: Standing): StepBeforeCarrier {
   if (standing.stopping) return 'hand_back';
   // Past the last counted delivery: that one ended without a verdict, its agent killed mid-call,
@@ -41,13 +53,14 @@ export function stepBeforeCarrier(standing: Standing): StepBeforeCarrier {
 
 export function stepAfterCarrierFailed(standing: Standing): StepAfterCarrierFailed {
   if (standing.stopping) return 'hand_back';
-  return standing.counted >= standing.maxDeliver ? 'dead_letter' : 'retry_later';
+  return lastChance(standing) ? 'dead_letter' : 'retry_later';
 }
 
 export function stepAfterError(standing: Standing, engineAway: boolean): StepAfterError {
   if (standing.stopping) return 'hand_back';
   if (engineAway)
-    // Past the last delivery the order is dead-lettered once the engine can say whether it shipped.
+    // Past the last delivery the order is dead-lettered once the engine can say whether it
+    // shipped. Not for the deadline: a dead letter waits for the engine to record it anyway.
     return standing.counted === standing.maxDeliver ? 'dead_letter' : 'retry_soon';
-  return standing.counted >= standing.maxDeliver ? 'dead_letter' : 'retry_later';
+  return lastChance(standing) ? 'dead_letter' : 'retry_later';
 }

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from './carrier-breaker.js';
-import type { DeliveryOutcome } from './delivery.js';
+import type { DeliveryOutcome } from './delivery-decision.js';
 
 // The agent's Prometheus metrics on a small HTTP port (`GET /metrics`): deliveries by outcome,
 // carrier calls and their latency, redeliveries, dead letters, and the breaker's state.

@@ -32,11 +32,12 @@ interface StopReleaseRecord {
 export class StopReleases {
   private constructor(private readonly kv: KV) {}
 
-  static async open(nc: NatsConnection): Promise<StopReleases> {
+  static async open(nc: NatsConnection, replicas = 1): Promise<StopReleases> {
     const kv = await new Kvm(nc).create(STOP_RELEASES_BUCKET, {
       ttl: STOP_RELEASES_MAX_AGE_MS,
       history: 1,
       max_bytes: STOP_RELEASES_BYTES_MAX,
+      replicas,
     });
     return new StopReleases(kv);
   }

@@ -51,7 +51,7 @@ export async function ensureAgentStreams(
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_bytes: SIDE_STREAM_BYTES_MAX,
-    num_replicas: 1,
+    num_replicas: config.replicas,
   };
   await ensureStream(jsm, {
     ...common,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CarrierProcess } from '../scripts/lib/carrier-process.js';
+import { CarrierProcess } from '../scripts/stack/carrier-process.js';
 import type { Teardown } from './helpers/nats.js';
 
 // The fake carrier, a real process over real HTTP: idempotent shipments, and each fault doing

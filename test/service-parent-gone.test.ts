@@ -1,45 +1,34 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
 import { spawnFixture, watchChild } from './fixtures/wal-kit.js';
-import { startNats } from './helpers/nats.js';
+import { tempDir } from './helpers/nats.js';
+import {
+  killMarked,
+  newMark,
+  OUTLIVE_MS_MAX,
+  survivors,
+  survivorsAfter,
+} from './helpers/process-mark.js';
 
-// A service started over an IPC channel stops when the process that started it dies without any
-// teardown (a test runner's timeout, kill -9): orphans would hold ports, locks and CPU for ever.
+// The services a test starts stop when the test process dies without any teardown (a test
+// runner's timeout, kill -9): orphans would hold ports, locks and CPU for ever. nats-server too,
+// through its keeper; the fake carrier too, though its stdout is then a pipe nobody reads.
 
-/** The service's own graceful stop comes well within this (service-kit/parent-watch.ts). */
-const GONE_WAIT_MS_MAX = 30_000;
-const POLL_INTERVAL_MS = 100;
+t.test('a SIGKILLed test process leaves none of the services it started after 5 s', async (t) => {
+  const mark = newMark();
+  t.teardown(() => killMarked(mark));
+  const parent = spawnFixture('services-parent.ts', [mark, await tempDir(t, 'parent-gone')]);
+  await watchChild(parent).lineMatching(/^started$/);
+  const started = survivors(mark).join('\n');
+  for (const main of [
+    'nats-server ',
+    'nats-keeper',
+    'engine/',
+    'fake-carrier/',
+    'shipping-agent/main',
+    'gateway/',
+  ])
+    t.match(started, main, `${main} runs`);
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-t.test('a gateway stops when the process that started it is SIGKILLed', async (t) => {
-  const nats = await startNats(t);
-  const parent = spawnFixture('gateway-parent.ts', [nats.url]);
-  let gatewayPid = 0;
-  const started = new Promise<void>((resolve) => {
-    watchChild(parent, (line) => {
-      const match = /^gateway (\d+)$/.exec(line);
-      if (match !== null) {
-        gatewayPid = Number(match[1]);
-        resolve();
-      }
-    });
-  });
-  t.teardown(() => {
-    if (gatewayPid > 0 && alive(gatewayPid)) process.kill(gatewayPid, 'SIGKILL');
-  });
-  await started;
-  t.ok(alive(gatewayPid), 'the gateway runs');
   parent.kill('SIGKILL');
-  // Not our child: its end can only be polled.
-  const deadline = Date.now() + GONE_WAIT_MS_MAX;
-  while (alive(gatewayPid) && Date.now() < deadline) await delay(POLL_INTERVAL_MS);
-  t.notOk(alive(gatewayPid), 'and stops by itself once its parent is gone');
+  t.same(await survivorsAfter(mark, OUTLIVE_MS_MAX), [], 'none is left');
 });

@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import t from 'tap';
 import { ORDERS_STREAM, SHIPPING_CONSUMER } from '../engine/protocol/index.js';
-import { readDeadLetters } from '../scripts/lib/dead-letters.js';
-import { EXHAUSTED_REASON } from '../shipping-agent/delivery.js';
+import { readDeadLetters } from '../scripts/client/dead-letters.js';
+import { EXHAUSTED_REASON } from '../shipping-agent/delivery-decision.js';
 import { startEngine } from './helpers/nats.js';
 import { followStatuses, placeOrders, startShippingStack } from './helpers/shipping.js';
 

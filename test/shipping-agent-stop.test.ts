@@ -1,6 +1,6 @@
 import t from 'tap';
-import { readDeadLetters } from '../scripts/lib/dead-letters.js';
-import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
+import { readDeadLetters } from '../scripts/client/dead-letters.js';
+import { waitForOrdersStream } from '../scripts/client/orders-stream.js';
 import { PUT_BACK } from '../shipping-agent/delivery.js';
 import { StopReleases } from '../shipping-agent/stop-releases.js';
 import { natsClient, startEngine, startNats } from './helpers/nats.js';

@@ -15,8 +15,11 @@ const MAX_DELIVER = 4;
 /** Every delivery number up to well past the budget (JetStream never gives a message up). */
 const COUNTS = Array.from({ length: MAX_DELIVER + 3 }, (_, i) => i + 1);
 
+/** No deadline: the deliveries alone bound the order (SHIPPING_DEADLINE_MS=0, the default). */
+const NO_DEADLINE = { ageMs: 0, deadlineMs: 0 } as const;
+
 function standings(stopping: boolean): Standing[] {
-  return COUNTS.map((counted) => ({ counted, maxDeliver: MAX_DELIVER, stopping }));
+  return COUNTS.map((counted) => ({ counted, maxDeliver: MAX_DELIVER, stopping, ...NO_DEADLINE }));
 }
 
 t.test('a stopping agent hands every delivery back, whatever its number', async (t) => {
@@ -67,11 +70,37 @@ t.test('deliveries handed back on a stop do not count', async (t) => {
   // delivery is still within the budget and gets its carrier call.
   const next = MAX_DELIVER + 2;
   const counted = countedDeliveries(next, 2);
-  t.equal(stepBeforeCarrier({ counted, maxDeliver: MAX_DELIVER, stopping: false }), 'call_carrier');
+  t.equal(
+    stepBeforeCarrier({ counted, maxDeliver: MAX_DELIVER, stopping: false, ...NO_DEADLINE }),
+    'call_carrier',
+  );
   // nats-server 2.9 may deliver again with the count restarted at 1: hand-backs then outnumber
   // it, which errs towards more deliveries, never towards a dead letter.
-  const restarted = { counted: countedDeliveries(1, 3), maxDeliver: MAX_DELIVER, stopping: false };
+  const restarted = {
+    counted: countedDeliveries(1, 3),
+    maxDeliver: MAX_DELIVER,
+    stopping: false,
+    ...NO_DEADLINE,
+  };
   t.equal(stepBeforeCarrier(restarted), 'call_carrier', 'a restarted count calls the carrier');
   t.equal(stepAfterCarrierFailed(restarted), 'retry_later', 'and retries after a failure');
   t.equal(stepAfterError(restarted, true), 'retry_soon', 'and waits for an absent engine');
+});
+
+t.test('past the deadline a failure is the last; the carrier is still called', async (t) => {
+  const deadline = { deadlineMs: 5_000, maxDeliver: MAX_DELIVER, stopping: false, counted: 1 };
+  const past = { ...deadline, ageMs: 5_000 };
+  t.equal(stepBeforeCarrier(past), 'call_carrier', 'it gets its carrier call');
+  t.equal(stepAfterCarrierFailed(past), 'dead_letter', 'a carrier failure is its last');
+  t.equal(stepAfterError(past, false), 'dead_letter', 'and so is any other error');
+  t.equal(
+    stepAfterError(past, true),
+    'retry_soon',
+    'not an absent engine: the dead letter needs it',
+  );
+  t.equal(stepAfterCarrierFailed({ ...past, stopping: true }), 'hand_back', 'a stop never');
+  const before = { ...deadline, ageMs: 4_999 };
+  t.equal(stepAfterCarrierFailed(before), 'retry_later', 'before it, the schedule');
+  const none = { ...deadline, deadlineMs: 0, ageMs: 365 * 24 * 3_600_000 };
+  t.equal(stepAfterCarrierFailed(none), 'retry_later', 'no deadline, however old the order');
 });

@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
-import { readDeadLetters } from '../scripts/lib/dead-letters.js';
-import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
-import { ENGINE_RETRY_DELAY_MS } from '../shipping-agent/delivery.js';
+import { readDeadLetters } from '../scripts/client/dead-letters.js';
+import { waitForOrdersStream } from '../scripts/client/orders-stream.js';
+import { ENGINE_RETRY_DELAY_MS } from '../shipping-agent/delivery-decision.js';
 import { startEngine, type Teardown } from './helpers/nats.js';
 import {
   followStatuses,

@@ -2,9 +2,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import t from 'tap';
 import { ORDERS_STREAM, SHIPPING_CONSUMER } from '../engine/protocol/index.js';
-import { readDeadLetters } from '../scripts/lib/dead-letters.js';
-import type { LogLine } from '../scripts/lib/engine-process.js';
-import { waitForOrdersStream } from '../scripts/lib/orders-stream.js';
+import { readDeadLetters } from '../scripts/client/dead-letters.js';
+import { waitForOrdersStream } from '../scripts/client/orders-stream.js';
+import type { LogLine } from '../scripts/stack/engine-process.js';
 import { startEngine, type Teardown, tempDir } from './helpers/nats.js';
 import { followStatuses, placeOrders, startShippingStack } from './helpers/shipping.js';
 

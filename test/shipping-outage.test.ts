@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { readDeadLetters } from '../scripts/lib/dead-letters.js';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { readDeadLetters } from '../scripts/client/dead-letters.js';
+import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
 import type { Teardown } from './helpers/nats.js';
 import { followStatuses, placeOrders, startShippingStack } from './helpers/shipping.js';
 

@@ -1,7 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import t from 'tap';
 import { NOTIFICATIONS_STREAM } from '../engine/protocol/index.js';
-import { backoffFor, PUT_BACK } from '../shipping-agent/delivery.js';
+import { PUT_BACK } from '../shipping-agent/delivery.js';
+import { backoffFor } from '../shipping-agent/delivery-decision.js';
 import { FAST_AGENT_ENV, placeOrders, startShippingStack } from './helpers/shipping.js';
 
 // A delivery that fails for another reason than the carrier or the engine (here the customer

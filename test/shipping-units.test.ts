@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { OrderView } from '../engine/protocol/index.js';
 import { loadAgentConfig } from '../shipping-agent/config.js';
-import { backoffFor } from '../shipping-agent/delivery.js';
+import { backoffFor } from '../shipping-agent/delivery-decision.js';
 import { notificationText } from '../shipping-agent/notifications.js';
 
 // The shipping agent's small pure parts: settings validation, the redelivery schedule, and what

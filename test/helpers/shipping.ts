@@ -5,11 +5,11 @@ import {
   type OrderStatusMessage,
   ordersStatusSubject,
 } from '../../engine/protocol/index.js';
-import { AgentProcess, FAST_AGENT_ENV } from '../../scripts/lib/agent-process.js';
-import { CarrierProcess } from '../../scripts/lib/carrier-process.js';
-import { EngineClient } from '../../scripts/lib/engine-client.js';
-import type { EngineProcess } from '../../scripts/lib/engine-process.js';
-import type { NatsServerProcess } from '../../scripts/lib/nats-server.js';
+import { EngineClient } from '../../scripts/client/engine-client.js';
+import { AgentProcess, FAST_AGENT_ENV } from '../../scripts/stack/agent-process.js';
+import { CarrierProcess } from '../../scripts/stack/carrier-process.js';
+import type { EngineProcess } from '../../scripts/stack/engine-process.js';
+import type { NatsServerProcess } from '../../scripts/stack/nats-server.js';
 import { natsClient, startEngine, startNats, type Teardown, tempDir } from './nats.js';
 
 // The shipping path with real parts: a private nats-server, the engine, the fake carrier (a real

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import envSchema from 'env-schema';
+import { LogLevelSetting } from '../service-kit/settings.js';
 import { type Faults, LATENCY_MS_CEILING } from './faults.js';
 
 // The fake carrier's settings, read from the environment once at start and validated; a bad
@@ -26,10 +27,7 @@ const CarrierEnv = Type.Object({
   CARRIER_LOST_REPLY_RATE: Rate(),
   /** An outage from start-up for this long (503 CARRIER_DOWN to every call). */
   CARRIER_OUTAGE_MS: Type.Integer({ default: 0, minimum: 0, maximum: OUTAGE_MS_CEILING }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
+  LOG_LEVEL: LogLevelSetting,
 });
 
 export type CarrierConfig = Readonly<{

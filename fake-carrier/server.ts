@@ -80,31 +80,46 @@ export interface CarrierOptions {
   readonly random?: Random;
 }
 
-export async function buildCarrier(options: CarrierOptions): Promise<FastifyInstance> {
-  const random = options.random ?? Math.random;
-  let faults: Faults = { ...(options.faults ?? NO_FAULTS) };
-  let outageEndsAtMs = performance.now() + (options.outageMs ?? 0);
-  const outage = (): OutageState => {
-    const remainingMs = Math.max(0, Math.ceil(outageEndsAtMs - performance.now()));
-    return { down: remainingMs > 0, remainingMs };
-  };
-  const book = new ShipmentBook();
-  let calls = 0;
-  let inFlightMax = 0;
+/** What the carrier knows at run time: its faults, its outage, its shipments and its calls. */
+class CarrierState {
+  faults: Faults;
+  outageEndsAtMs: number;
+  readonly book = new ShipmentBook();
+  calls = 0;
+  inFlightMax = 0;
   /** Every `POST /shipments` not answered yet, with its connection, to cut on close. */
-  const unanswered = new Map<ServerResponse, Socket>();
+  readonly unanswered = new Map<ServerResponse, Socket>();
   /** Aborted on close: calls waiting out their latency stop waiting. */
-  const closing = new AbortController();
-  // One listener per call waiting out its latency: thousands at once are expected, not a leak.
-  setMaxListeners(0, closing.signal);
-  const stats = (): CarrierStats => ({
-    total: book.total,
-    calls,
-    inFlight: unanswered.size,
-    inFlightMax,
-    byOrder: book.countsByOrder(),
-  });
+  readonly closing = new AbortController();
 
+  constructor(
+    options: CarrierOptions,
+    readonly random: Random = options.random ?? Math.random,
+  ) {
+    this.faults = { ...(options.faults ?? NO_FAULTS) };
+    this.outageEndsAtMs = performance.now() + (options.outageMs ?? 0);
+    // One listener per call waiting out its latency: thousands at once are expected, not a leak.
+    setMaxListeners(0, this.closing.signal);
+  }
+
+  outage(): OutageState {
+    const remainingMs = Math.max(0, Math.ceil(this.outageEndsAtMs - performance.now()));
+    return { down: remainingMs > 0, remainingMs };
+  }
+
+  stats(): CarrierStats {
+    return {
+      total: this.book.total,
+      calls: this.calls,
+      inFlight: this.unanswered.size,
+      inFlightMax: this.inFlightMax,
+      byOrder: this.book.countsByOrder(),
+    };
+  }
+}
+
+export async function buildCarrier(options: CarrierOptions): Promise<FastifyInstance> {
+  const state = new CarrierState(options);
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: BODY_BYTES_MAX,
@@ -115,8 +130,8 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
   // A held call is never answered, so Fastify's close would wait for it forever: the carrier
   // drops every call it has not answered, as a real one going down would.
   app.addHook('preClose', async () => {
-    closing.abort();
-    for (const socket of unanswered.values()) socket.destroy();
+    state.closing.abort();
+    for (const socket of state.unanswered.values()) socket.destroy();
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -130,32 +145,41 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
       .code(404)
       .send({ error: 'NOT_FOUND', message: `No route ${request.method} ${request.url}` }),
   );
+  registerShipments(app, state);
+  registerAdmin(app, state);
+  app.get('/health', async () => ({ status: 'ok' }));
+  return app;
+}
 
+function registerShipments(app: FastifyInstance, state: CarrierState): void {
   app.post<{ Body: Static<typeof ShipmentBody>; Headers: Static<typeof ShipmentHeaders> }>(
     '/shipments',
     {
       schema: { headers: ShipmentHeaders, body: ShipmentBody },
       // Counted on arrival, before validation: every call the carrier received.
       onRequest: async (request, reply) => {
-        calls += 1;
+        state.calls += 1;
         const response = reply.raw;
-        unanswered.set(response, request.raw.socket);
-        inFlightMax = Math.max(inFlightMax, unanswered.size);
+        state.unanswered.set(response, request.raw.socket);
+        state.inFlightMax = Math.max(state.inFlightMax, state.unanswered.size);
         // 'close' comes once the reply is sent or the connection is gone, whichever is first.
         response.once('close', () => {
-          unanswered.delete(response);
+          state.unanswered.delete(response);
           if (!response.writableFinished)
-            request.log.debug({ inFlight: unanswered.size }, 'shipment call ended unanswered');
+            request.log.debug(
+              { inFlight: state.unanswered.size },
+              'shipment call ended unanswered',
+            );
         });
       },
     },
     async (request, reply) => {
-      if (outage().down)
+      if (state.outage().down)
         return reply.code(503).send({ error: 'CARRIER_DOWN', message: 'The carrier is down.' });
-      const latencyMs = drawLatencyMs(faults, random);
+      const latencyMs = drawLatencyMs(state.faults, state.random);
       if (latencyMs > 0) {
         try {
-          await delay(latencyMs, undefined, { signal: closing.signal });
+          await delay(latencyMs, undefined, { signal: state.closing.signal });
         } catch {
           // Closing: the connection is already cut, there is no one to answer.
           reply.hijack();
@@ -163,9 +187,9 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
         }
       }
       const { orderId } = request.body;
-      const fate = drawFate(faults, random);
+      const fate = drawFate(state.faults, state.random);
       if (fate === 'hold') {
-        request.log.debug({ orderId, inFlight: unanswered.size }, 'shipment call held');
+        request.log.debug({ orderId, inFlight: state.unanswered.size }, 'shipment call held');
         reply.hijack();
         return;
       }
@@ -173,7 +197,10 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
         return reply
           .code(503)
           .send({ error: 'CARRIER_ERROR', message: 'The carrier failed; nothing was shipped.' });
-      const { shipment, created } = book.ship(request.headers['idempotency-key'], request.body);
+      const { shipment, created } = state.book.ship(
+        request.headers['idempotency-key'],
+        request.body,
+      );
       if (created)
         request.log.debug({ orderId, trackingId: shipment.trackingId }, 'shipment created');
       if (fate === 'lose-reply')
@@ -183,38 +210,39 @@ export async function buildCarrier(options: CarrierOptions): Promise<FastifyInst
         .send({ trackingId: shipment.trackingId, orderId: shipment.orderId, created });
     },
   );
+}
 
-  app.get('/admin/shipments', async () => stats());
+/** The routes tests and demos use to read the carrier and make it misbehave. */
+function registerAdmin(app: FastifyInstance, state: CarrierState): void {
+  app.get('/admin/shipments', async () => state.stats());
   app.put<{ Body: Static<typeof FaultsPatch> }>(
     '/admin/faults',
     { schema: { body: FaultsPatch } },
     async (request): Promise<Faults> => {
-      faults = { ...faults, ...request.body };
-      request.log.info({ faults }, 'carrier faults set');
-      return faults;
+      state.faults = { ...state.faults, ...request.body };
+      request.log.info({ faults: state.faults }, 'carrier faults set');
+      return state.faults;
     },
   );
   app.post<{ Body: Static<typeof OutageBody> }>(
     '/admin/outage',
     { schema: { body: OutageBody } },
     async (request): Promise<OutageState> => {
-      outageEndsAtMs = performance.now() + request.body.ms;
+      state.outageEndsAtMs = performance.now() + request.body.ms;
       request.log.info({ ms: request.body.ms }, 'carrier outage started');
-      return outage();
+      return state.outage();
     },
   );
   app.delete('/admin/outage', async (request): Promise<OutageState> => {
-    outageEndsAtMs = 0;
+    state.outageEndsAtMs = 0;
     request.log.info('carrier outage ended');
-    return outage();
+    return state.outage();
   });
   app.post('/admin/reset', async (request): Promise<CarrierStats> => {
-    book.clear();
-    calls = 0;
-    inFlightMax = unanswered.size;
+    state.book.clear();
+    state.calls = 0;
+    state.inFlightMax = state.unanswered.size;
     request.log.info('carrier shipments and counters cleared');
-    return stats();
+    return state.stats();
   });
-  app.get('/health', async () => ({ status: 'ok' }));
-  return app;
 }
