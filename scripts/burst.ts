@@ -1,16 +1,21 @@
-import { auditBurst } from './lib/burst-audit.js';
-import { BURST_USAGE, type BurstOptions, parseBurstOptions } from './lib/burst-options.js';
-import { sendBurst } from './lib/burst-orders.js';
-import { planBurst } from './lib/burst-plan.js';
-import { formatBurstSummary } from './lib/burst-summary.js';
-import { tallyBurst } from './lib/burst-tally.js';
-import { WARMUP_SALE_ID, warmUp } from './lib/burst-warmup.js';
-import { EXIT_NOT_RUN, EXIT_USAGE, UsageError, wantsHelp } from './lib/command-line.js';
-import { type LocalStack, startLocalStack } from './lib/local-stack.js';
-import { configureSale, readSale, SaleRequestError, type SaleState } from './lib/sale-admin.js';
-import { formatCount } from './lib/text-table.js';
-import { TokenPool } from './lib/token-pool.js';
-import { mintToken } from './lib/tokens.js';
+import { auditProblemLines, formatAuditTable } from './audit/audit-report.js';
+import { failuresOf, passed } from './audit/audit-rows.js';
+import { auditBurst } from './burst/audit.js';
+import { BURST_USAGE, type BurstOptions, parseBurstOptions } from './burst/options.js';
+import { type BurstTarget, sendBurst } from './burst/orders.js';
+import { planBurst } from './burst/plan.js';
+import { auditQueueBurst, roomFields, sendQueueBurst } from './burst/queue-burst.js';
+import { formatBurstSummary } from './burst/summary.js';
+import { tallyBurst } from './burst/tally.js';
+import { WARMUP_SALE_ID, warmUp } from './burst/warmup.js';
+import { EXIT_NOT_RUN, EXIT_USAGE, UsageError, wantsHelp } from './cli/command-line.js';
+import { formatCount } from './cli/text-table.js';
+import type { LoadRun } from './client/load-runner.js';
+import type { PlacementOutcome } from './client/order-placement.js';
+import { configureSale, readSale, SaleRequestError, type SaleState } from './client/sale-admin.js';
+import { TokenPool } from './client/token-pool.js';
+import { mintToken } from './client/tokens.js';
+import { type LocalStack, startLocalStack } from './stack/local-stack.js';
 
 // `npm run burst -- [options]` (see --help): the opening second of a sale through the HTTP API.
 // Customers with their own tokens send orders at once over one or more gateways; then a summary
@@ -28,11 +33,17 @@ async function prepareSale(options: BurstOptions, gatewayUrl: string): Promise<S
   const { saleId, secret } = options;
   if (options.create) {
     const adminToken = mintToken(secret, { sub: 'burst-admin', role: 'admin' });
-    await configureSale(gatewayUrl, adminToken, saleId, {
+    const room =
+      options.waitingRoom === null
+        ? {}
+        : roomFields({ admitPerSecond: options.waitingRoom, lobbyS: options.lobbyS }, Date.now());
+    const settings = {
       name: `Burst ${saleId}`,
       stock: options.stock,
       perCustomerLimit: options.limit,
-    });
+      ...room,
+    };
+    await configureSale(gatewayUrl, adminToken, saleId, settings);
   }
   const sale = await readSale(gatewayUrl, saleId);
   if (!options.create) {
@@ -44,7 +55,7 @@ async function prepareSale(options: BurstOptions, gatewayUrl: string): Promise<S
         console.error(`note: --${flag} ${asked} ignored: the sale has ${actual} (add --create)`);
     }
   }
-  if (sale.status !== 'OPEN')
+  if (sale.status !== 'OPEN' && options.waitingRoom === null)
     console.error(`note: sale ${saleId} is ${sale.status}; expect its refusals, not sales`);
   return sale;
 }
@@ -64,6 +75,17 @@ function explain(error: unknown, options: BurstOptions): string {
   return error.message;
 }
 
+/** The orders at once, or (--waiting-room) each customer's once it is admitted. */
+async function send(
+  options: BurstOptions,
+  target: BurstTarget,
+  plan: ReturnType<typeof planBurst>,
+): Promise<LoadRun<PlacementOutcome> & { readonly joined?: readonly number[] }> {
+  return options.waitingRoom === null
+    ? sendBurst(target, plan, options.concurrency)
+    : sendQueueBurst(target, plan);
+}
+
 async function burst(options: BurstOptions, gatewayUrls: readonly string[]): Promise<number> {
   const { saleId, customers, requests, concurrency, seed } = options;
   const before = await prepareSale(options, gatewayUrls[0]!);
@@ -78,7 +100,7 @@ async function burst(options: BurstOptions, gatewayUrls: readonly string[]): Pro
       `${formatCount(concurrency)} at a time, over ${gatewayUrls.join(', ')}; seed ${seed}`,
   );
   const target = { gatewayUrls, saleId, tokens };
-  const run = await sendBurst(target, plan, concurrency);
+  const run = await send(options, target, plan);
   const tally = tallyBurst(plan, run.outcomes);
   const setting = {
     saleId,
@@ -91,17 +113,17 @@ async function burst(options: BurstOptions, gatewayUrls: readonly string[]): Pro
   };
   console.log(`\n${formatBurstSummary(setting, tally, run.latenciesMs, run.elapsedMs)}\n`);
 
-  const findings = await auditBurst({ ...target, ...setting, tally });
-  console.log('AUDIT');
-  for (const finding of findings) console.log(`  ${finding.verdict.padEnd(9)} ${finding.line}`);
-  const failed = findings.filter((finding) => finding.verdict !== 'ok');
-  if (failed.length === 0) {
+  const rows = await auditBurst({ ...target, ...setting, tally });
+  if (run.joined !== undefined) rows.push(...(await auditQueueBurst(target, run.joined)));
+  console.log(`AUDIT\n${formatAuditTable(rows)}`);
+  for (const line of auditProblemLines(rows)) console.log(line);
+  if (passed(rows)) {
     console.log(
       'AUDIT passed: every acknowledged order is there, no oversale, nobody above the cap',
     );
     return 0;
   }
-  console.log(`AUDIT FAILED: ${failed.length} finding(s) above are not ok`);
+  console.log(`AUDIT FAILED: ${failuresOf(rows).length} finding(s) above are not ok`);
   return EXIT_AUDIT_FAILED;
 }
 

@@ -2,15 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type EngineChaosReport, runEngineChaos } from './chaos/engine-run.js';
 import {
   EXIT_NOT_RUN,
   EXIT_ON_SIGNAL,
   oneLine,
   readCommandLine,
   wholeNumber,
-} from './lib/command-line.js';
-import { type EngineChaosReport, runEngineChaos } from './lib/engine-chaos.js';
-import { NatsServerProcess } from './lib/nats-server.js';
+} from './cli/command-line.js';
+import { formatCount, formatTable } from './cli/text-table.js';
+import { NatsServerProcess } from './stack/nats-server.js';
 
 // `npm run chaos:engine [-- --rounds 50 --customers 150]`: SIGKILLs the engine at random moments
 // during bursts, on a private nats-server and a temporary WAL, and audits the invariants.
@@ -36,7 +37,14 @@ const settings = readCommandLine(
 );
 
 function printReport(report: EngineChaosReport): number {
-  console.table([{ ...report, breaches: report.breaches.length }]);
+  const figures = Object.entries({ ...report, breaches: report.breaches.length });
+  console.log(
+    formatTable(
+      ['engine chaos', 'value'],
+      figures.map(([figure, n]) => [figure, formatCount(n)]),
+      ['left', 'right'],
+    ),
+  );
   for (const breach of report.breaches) console.error(`BREACH ${breach}`);
   return report.breaches.length === 0 ? 0 : EXIT_BREACH;
 }

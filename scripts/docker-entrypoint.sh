@@ -50,7 +50,8 @@ if [ "$#" -gt 0 ]; then shift; fi
 
 case "$role" in
   engine)
-    health_url "http://127.0.0.1:${ENGINE_METRICS_PORT:-9464}/metrics"
+    # Healthy = serving every sale it was given; a standby answers 503 {"state":"standby"}.
+    health_url "http://127.0.0.1:${ENGINE_METRICS_PORT:-9464}/health"
     release_own_stale_wal_lock
     exec node dist/engine/main.js "$@"
     ;;
@@ -66,7 +67,7 @@ case "$role" in
     # In a container the carrier must be reachable from the agents, not only from itself.
     export CARRIER_HOST="${CARRIER_HOST:-0.0.0.0}"
     health_url "http://127.0.0.1:${CARRIER_PORT:-4000}/health"
-    exec node dist/shipping-agent/fake-carrier/main.js "$@"
+    exec node dist/fake-carrier/main.js "$@"
     ;;
   token)
     exec node dist/scripts/token.js "$@"

@@ -2,8 +2,8 @@ import { JetStreamApiCodes } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ORDERS_DEAD_LETTER_STREAM, SALE_ID_PATTERN } from '../engine/protocol/index.js';
 import { isJetStreamError } from '../service-kit/jetstream-stream.js';
-import { EXIT_NOT_RUN, EXIT_OK, oneLine, readCommandLine, UsageError } from './lib/command-line.js';
-import { type DeadLetter, readDeadLetters, replayDeadLetters } from './lib/dead-letters.js';
+import { EXIT_NOT_RUN, EXIT_OK, oneLine, readCommandLine, UsageError } from './cli/command-line.js';
+import { type DeadLetter, readDeadLetters, replayDeadLetters } from './client/dead-letters.js';
 
 // `npm run replay-dead-letters -- [--sale <saleId>] [--list]`: once the carrier is healthy again,
 // puts dead-lettered shipments back for delivery (or only lists them). Exit 0 when done (also

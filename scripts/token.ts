@@ -1,7 +1,7 @@
 import { CUSTOMER_ID_CHARS_MAX } from '../engine/protocol/index.js';
 import { JWT_SECRET_DEVELOPMENT } from '../gateway/config.js';
-import { readCommandLine, UsageError, wholeNumber } from './lib/command-line.js';
-import { mintToken, TOKEN_TTL_S_DEFAULT } from './lib/tokens.js';
+import { readCommandLine, UsageError, wholeNumber } from './cli/command-line.js';
+import { mintToken, TOKEN_TTL_S_DEFAULT } from './client/tokens.js';
 
 // `npm run token -- --sub alice [--admin] [--ttl 3600]`: prints a token signed with JWT_SECRET
 // (or the development default), for curl and the live page. Exit 0, or 64 on a bad command line.

@@ -4,8 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
-import { EXIT_ON_SIGNAL, EXIT_USAGE } from '../scripts/lib/command-line.js';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { EXIT_ON_SIGNAL, EXIT_USAGE } from '../scripts/cli/command-line.js';
+import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
 import { tempDir } from './helpers/nats.js';
 import { runTool, STACK_FRAME } from './helpers/tool-run.js';
 

@@ -7,7 +7,7 @@ import { runTool } from './helpers/tool-run.js';
 // audit must pass: exit 0, every row of its table without a breach.
 
 const ROUNDS = 5;
-/** Rows of the audit table: one per check (stack-chaos-audit.ts). */
+/** Rows of the audit table: one per check (scripts/chaos/stack-audit.ts). */
 const AUDIT_CHECKS = 11;
 
 const runChaos = (args: readonly string[]) => runTool('chaos', args);

@@ -1,105 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import t from 'tap';
 import { LEASE_BUCKET } from '../engine/protocol/subjects.js';
-import { freePort } from '../scripts/lib/free-port.js';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
-import { natsClient, startNats, type Teardown, tempDir } from './helpers/nats.js';
+import { privateEnv, READY_LINE, runDevStack } from './helpers/dev-stack.js';
+import { natsClient, startNats, type Teardown } from './helpers/nats.js';
 
-// `npm start` (dist/scripts/dev-stack.js) as a real process on private ports, with its own
-// nats-server: however it ends — a port already taken, Ctrl-C mid-start, a child dying, a refused
-// engine — it leaves none of the processes it started behind. Its children run detached, so
-// nothing else would stop them: each run marks its environment, which every descendant inherits,
-// and /proc tells which marked processes still live once it has exited.
-
-const DEV_STACK = join(PROJECT_ROOT, 'dist/scripts/dev-stack.js');
-const MARK_VARIABLE = 'DEV_STACK_TEST_MARK';
-/** The last line `npm start` prints once everything runs. */
-const READY_LINE = /Ctrl-C stops the stack/;
-
-interface DevStack {
-  readonly child: ChildProcess;
-  /** stdout and stderr so far, interleaved. */
-  output(): string;
-  /** Resolves once the output matches; rejects if the process ends first. */
-  waitFor(pattern: RegExp): Promise<string>;
-  /** Once it has exited and its output is complete. */
-  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Processes started by this run that are still alive, with their command lines. */
-  survivors(): string[];
-}
-
-function markedProcesses(mark: string): { pid: number; command: string }[] {
-  const found: { pid: number; command: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
-      if (!environ.includes(`${MARK_VARIABLE}=${mark}`)) continue;
-      const command = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ');
-      found.push({ pid: Number(entry), command });
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return found;
-}
-
-/** Private ports and directories: nothing shared with `npm start` or the machine's NATS. */
-async function privateEnv(t: Teardown): Promise<Record<string, string>> {
-  const dir = await tempDir(t, 'dev-stack');
-  return {
-    NATS_URL: `nats://127.0.0.1:${await freePort()}`,
-    WAL_DIR: join(dir, 'wal'),
-    PORT: String(await freePort()),
-    ENGINE_METRICS_PORT: '0',
-    CARRIER_PORT: '0',
-    AGENT_METRICS_PORT: '0',
-    ENGINE_SALES: 'demo',
-  };
-}
-
-function runDevStack(t: Teardown, env: Record<string, string>): DevStack {
-  const mark = `${process.pid}-${Math.random()}`;
-  const { LEASE_TTL_MS: _, ...inherited } = process.env;
-  const child = spawn(process.execPath, [DEV_STACK], {
-    env: { ...inherited, ...env, [MARK_VARIABLE]: mark },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // Should a test fail half-way, nothing of it outlives the test.
-  t.teardown(() => {
-    child.kill('SIGKILL');
-    for (const { pid } of markedProcesses(mark)) process.kill(pid, 'SIGKILL');
-  });
-  let output = '';
-  const listeners = new Set<() => void>();
-  for (const stream of [child.stdout!, child.stderr!])
-    stream.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      for (const listener of listeners) listener();
-    });
-  const closed = once(child, 'close').then(([code, signal]) => ({ code, signal }));
-  const waitFor = (pattern: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        if (!pattern.test(output)) return;
-        listeners.delete(check);
-        resolve(output);
-      };
-      listeners.add(check);
-      check();
-      void closed.then(() => {
-        if (!listeners.delete(check)) return;
-        reject(new Error(`dev-stack exited before printing ${pattern}:\n${output}`));
-      });
-    });
-  const survivors = () => markedProcesses(mark).map(({ pid, command }) => `${pid} ${command}`);
-  return { child, output: () => output, waitFor, closed, survivors };
-}
+// `npm start` as a real process on private ports, with its own nats-server: however it ends — a
+// port already taken, Ctrl-C mid-start, a child dying, a refused engine — it leaves none of the
+// processes it started behind. (dev-stack-kill: however it is killed; dev-stack-log-level: any
+// LOG_LEVEL.)
 
 async function occupy(t: Teardown, port: number): Promise<Server> {
   const server = createServer();
@@ -112,7 +23,7 @@ async function occupy(t: Teardown, port: number): Promise<Server> {
 t.test('a gateway port already taken: it fails, saying so, and stops all it started', async (t) => {
   const env = await privateEnv(t);
   await occupy(t, Number(env.PORT));
-  const stack = runDevStack(t, env);
+  const stack = await runDevStack(t, env);
   const { code } = await stack.closed;
   const output = stack.output();
   t.equal(code, 1, 'exits 1', { output });
@@ -122,7 +33,7 @@ t.test('a gateway port already taken: it fails, saying so, and stops all it star
 });
 
 t.test('Ctrl-C during the start stops what has started, then exits 0', async (t) => {
-  const stack = runDevStack(t, await privateEnv(t));
+  const stack = await runDevStack(t, await privateEnv(t));
   await stack.waitFor(/engine serving demo/);
   stack.child.kill('SIGINT');
   const { code } = await stack.closed;
@@ -132,7 +43,7 @@ t.test('Ctrl-C during the start stops what has started, then exits 0', async (t)
 });
 
 t.test('the engine dying while the stack runs stops the rest', async (t) => {
-  const stack = runDevStack(t, await privateEnv(t));
+  const stack = await runDevStack(t, await privateEnv(t));
   const output = await stack.waitFor(READY_LINE);
   const enginePid = Number(/engine serving demo \(pid (\d+)/.exec(output)![1]);
   process.kill(enginePid, 'SIGKILL');
@@ -143,7 +54,7 @@ t.test('the engine dying while the stack runs stops the rest', async (t) => {
 });
 
 t.test('no nats-server to start: one clear line, not a stack trace', async (t) => {
-  const stack = runDevStack(t, {
+  const stack = await runDevStack(t, {
     ...(await privateEnv(t)),
     NATS_SERVER_BIN: '/nonexistent/nats-server',
   });
@@ -162,15 +73,51 @@ t.test('a lease bucket with another TTL: a hint, and LEASE_TTL_MS is passed on',
   await new Kvm(nc).create(LEASE_BUCKET, { ttl: 10_000, history: 1 });
   const env = { ...(await privateEnv(t)), NATS_URL: nats.url };
 
-  const refused = runDevStack(t, env);
+  const refused = await runDevStack(t, env);
   const { code } = await refused.closed;
   t.equal(code, 1, 'the dev default (3000 ms) is refused', { output: refused.output() });
   t.match(refused.output(), /run `LEASE_TTL_MS=10000 npm start`/);
   t.same(refused.survivors(), [], 'none of its processes is left');
 
-  const agreeing = runDevStack(t, { ...env, LEASE_TTL_MS: '10000' });
+  const agreeing = await runDevStack(t, { ...env, LEASE_TTL_MS: '10000' });
   await agreeing.waitFor(READY_LINE);
   agreeing.child.kill('SIGTERM');
   t.equal((await agreeing.closed).code, 0, 'serves with the bucket’s TTL, stops on SIGTERM');
   t.same(agreeing.survivors(), [], 'none of its processes is left');
+});
+
+t.test('a sale created through the API takes orders at once, nothing restarted', async (t) => {
+  const env = await privateEnv(t);
+  const stack = await runDevStack(t, env);
+  const output = await stack.waitFor(READY_LINE);
+  const adminToken = /admin token:\n\s+(\S+)/.exec(output)?.[1];
+  const customerToken = /demo customer token:\n\s+(\S+)/.exec(output)?.[1];
+  t.ok(adminToken !== undefined && customerToken !== undefined, 'tokens printed');
+  const base = `http://127.0.0.1:${env.PORT}`;
+  const created = await fetch(`${base}/v1/admin/sales/launch`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Launch', stock: 10, perCustomerLimit: 2 }),
+  });
+  t.equal(created.status, 201, 'created');
+  const ordered = await fetch(`${base}/v1/sales/launch/orders`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${customerToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ quantity: 1 }),
+  });
+  t.equal(ordered.status, 201, 'the first order right after the 201 is accepted');
+  const unknown = await fetch(`${base}/v1/sales/nope`);
+  t.equal(unknown.status, 404, 'a sale never created is SALE_NOT_FOUND');
+  // Shipping waits for the buyers on one machine: the agent and the carrier run SCHED_IDLE.
+  for (const [who, pattern] of [
+    ['shipping agent', /shipping agent pulling \(pid (\d+)/],
+    ['fake carrier', /fake carrier: \S+ \(pid (\d+)/],
+  ] as const) {
+    const pid = pattern.exec(output)?.[1];
+    const policy = execFileSync('chrt', ['--pid', String(pid)]).toString();
+    t.match(policy, /SCHED_IDLE/, `${who} (pid ${pid}) runs SCHED_IDLE`);
+  }
+  stack.child.kill('SIGINT');
+  await stack.closed;
+  t.same(stack.survivors(), [], 'none of its processes is left');
 });

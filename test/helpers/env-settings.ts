@@ -8,7 +8,7 @@ export const ROLE_CONFIG_FILES = {
   engine: 'engine/shell/config.ts',
   gateway: 'gateway/config.ts',
   'shipping-agent': 'shipping-agent/config.ts',
-  'fake-carrier': 'shipping-agent/fake-carrier/config.ts',
+  'fake-carrier': 'fake-carrier/config.ts',
 } as const;
 
 export type Role = keyof typeof ROLE_CONFIG_FILES;

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { EngineProcess, type EngineProcessOptions } from '../../scripts/lib/engine-process.js';
-import { NatsServerProcess } from '../../scripts/lib/nats-server.js';
+import { EngineProcess, type EngineProcessOptions } from '../../scripts/stack/engine-process.js';
+import { NatsServerProcess } from '../../scripts/stack/nats-server.js';
 
 // A private nats-server per test file (free port, temporary store) that the test can kill and
 // restart, and a client connection to it. Both go away in teardown.

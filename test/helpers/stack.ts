@@ -1,9 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { EngineProcess } from '../../scripts/lib/engine-process.js';
-import { GatewayProcess } from '../../scripts/lib/gateway-process.js';
-import type { NatsServerProcess } from '../../scripts/lib/nats-server.js';
-import { configureSale } from '../../scripts/lib/sale-admin.js';
-import { mintToken } from '../../scripts/lib/tokens.js';
+import { configureSale } from '../../scripts/client/sale-admin.js';
+import { mintToken } from '../../scripts/client/tokens.js';
+import type { EngineProcess } from '../../scripts/stack/engine-process.js';
+import { GatewayProcess } from '../../scripts/stack/gateway-process.js';
+import type { NatsServerProcess } from '../../scripts/stack/nats-server.js';
 import { natsClient, startEngine, startNats, type Teardown, tempDir } from './nats.js';
 
 // The stack through HTTP: a private nats-server, a real engine process, and real gateway

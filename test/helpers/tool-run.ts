@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/lib/service-process.js';
+import { PROJECT_ROOT } from '../../scripts/stack/service-process.js';
 
 // One of the command-line tools (dist/scripts/<tool>.js) run as a user runs it, to its end: its
 // exit code (or the signal that ended it) and everything it printed.
