@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
 
 // The benches' own child processes (dist/bench/…): forked, then ready once they send their first
 // IPC message (a server sends its port). One that exits before that fails the bench at once.

@@ -5,9 +5,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { encodeMessage, saleCommandSubject } from '../engine/protocol/index.js';
-import { EngineClient } from '../scripts/lib/engine-client.js';
-import { EngineProcess } from '../scripts/lib/engine-process.js';
-import { NatsServerProcess } from '../scripts/lib/nats-server.js';
+import { EngineClient } from '../scripts/client/engine-client.js';
+import { EngineProcess } from '../scripts/stack/engine-process.js';
+import { NatsServerProcess } from '../scripts/stack/nats-server.js';
 import { type BenchRow, printTable } from './table.js';
 
 // `npm run bench:engine-nats`: durable order commands/s through NATS request-reply (fsync before

@@ -1,24 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import type autocannon from 'autocannon';
-import { NatsServerProcess } from '../scripts/lib/nats-server.js';
-import { TokenPool } from '../scripts/lib/token-pool.js';
-import { forkBenchProcess, nextMessage, startBenchServer } from './bench-process.js';
-import { type Measurement, measure } from './closed-loop-window.js';
-import { LOAD_GENERATOR, type ProcessGroup, processGroup } from './compare/cpu-usage.js';
-import { ordersOfEveryCustomer } from './order-requests.js';
+import { readCommandLine, UsageError, wholeNumber } from '../scripts/cli/command-line.js';
+import { TokenPool } from '../scripts/client/token-pool.js';
+import { drained, type FloorRow, ROWS, type RowName, startFloors } from './floor/floors.js';
+import { closedLoop, type MeasuredRun } from './load/closed-loop.js';
+import { endpointOf } from './load/load-connection.js';
+import { orderRequests } from './load/request-pool.js';
 import { type BenchRow, printTable } from './table.js';
 
 // `npm run bench:http-floor`: how close to bench:http's ratio goals an implementation of
 // DESIGN.md's shape can come on this machine, with this stack (Fastify, nats.js, fast-jwt,
 // prom-client, @fastify/rate-limit) and this process shape (one HTTP process, NATS, one engine
 // process). Each row is a floor: it does less than our gateway and engine must. It is measured as
-// bench:http measures (autocannon, prebuilt requests, a window on established connections, the
-// same bare Fastify route as baseline), in rounds whose row order rotates, so that the machine's
-// drift falls on every row alike:
+// bench:http measures (bench/load, the opening second's mix: a new customer and token on every
+// request, a window on established connections, the same bare Fastify route as baseline), in
+// rounds whose row order rotates, so that the machine's drift falls on every row alike:
 //   relay, echo           — Fastify → NATS request-reply (orders batched per turn) → an answer;
 //   relay, durable        — the same, the responder committing each batch to a file with
 //                           fdatasync before it answers and publishing one JetStream message per
@@ -30,85 +24,67 @@ import { type BenchRow, printTable } from './table.js';
 
 const DURABLE_RATIO_GOAL = 0.5;
 const SOLD_OUT_RATIO_GOAL = 0.9;
-const CUSTOMERS = 64;
-/** How long a row's JetStream backlog may take to drain before the bench gives up. */
-const DRAIN_WAIT_MS_MAX = 60_000;
 const JWT_SECRET = 'bench-floor-secret-0123456789abcdef';
-const USAGE = 'npm run bench:http-floor -- [--rounds 3] [--connections 100,1000] [--seconds 4]';
-
-const ROWS = [
-  'bare',
-  'relay, echo',
-  'relay, durable',
-  'contract, durable',
-  'contract, sold out',
-] as const;
-type RowName = (typeof ROWS)[number];
+/** Each row's unmeasured start on its connections: JIT, pools. */
+const WARM_UP_MS = 2_000;
+const USAGE =
+  'npm run bench:http-floor -- [--rounds 3] [--connections 100,1000] [--seconds 4] [--tokens 250000]';
 
 interface Options {
   readonly rounds: number;
   readonly connections: readonly number[];
   readonly seconds: number;
+  /** Distinct customers, one signed token each, minted before the first row. */
+  readonly tokens: number;
 }
 
-function options(): Options | null {
-  const { values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '100,1000' },
-      seconds: { type: 'string', default: '4' },
-      help: { type: 'boolean', default: false },
+function options(): Options {
+  return readCommandLine(
+    USAGE,
+    {
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      seconds: { type: 'string' },
+      tokens: { type: 'string' },
+    } as const,
+    (values) => {
+      const connections = (values.connections ?? '100,1000')
+        .split(',')
+        .map((part) => wholeNumber('connections', part, 1, 0));
+      if (connections.length === 0) throw new UsageError('--connections takes a list');
+      return {
+        rounds: wholeNumber('rounds', values.rounds, 1, 3),
+        connections,
+        seconds: wholeNumber('seconds', values.seconds, 1, 4),
+        tokens: wholeNumber('tokens', values.tokens, 1, 250_000),
+      };
     },
-  });
-  if (values.help) return null;
-  const positive = (text: string): number => {
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new Error(`not a positive integer: ${text}\n${USAGE}`);
-    return n;
-  };
-  return {
-    rounds: positive(values.rounds),
-    connections: values.connections.split(',').map(positive),
-    seconds: positive(values.seconds),
-  };
-}
-
-interface Row {
-  readonly url: string;
-  readonly requests: autocannon.Request[];
-  readonly status: number;
-  readonly groups: readonly ProcessGroup[];
-  /** The durable responder, whose JetStream backlog must drain before the next row. */
-  readonly responder?: ChildProcess;
-}
-
-/**
- * What autocannon's opening storm of connections leaves at 1,000 of them, for the bare route as
- * much as any (bench:http reports the same): counted, outside the measured window.
- */
-const WARM_UP_OUTCOMES: ReadonlySet<string> = new Set([
-  'connections unanswered in warm-up',
-  'errors (whole run)',
-  'timeouts (whole run)',
-]);
-
-async function drained(responder: ChildProcess | undefined): Promise<void> {
-  if (responder === undefined) return;
-  responder.send('drain');
-  const reply = await nextMessage(responder, 'the durable responder', DRAIN_WAIT_MS_MAX);
-  if (reply !== 'drained') throw new Error(`the durable responder answered ${String(reply)}`);
+  );
 }
 
 /** Measures a row; throws unless every reply had the row's status (a floor that fails is none). */
-async function measureRow(row: Row, connections: number, seconds: number): Promise<Measurement> {
-  const measured = await measure(row.url, row.requests, connections, row.groups, seconds);
+async function measureRow(
+  row: FloorRow,
+  customers: TokenPool,
+  connections: number,
+  seconds: number,
+): Promise<MeasuredRun> {
+  const measured = await closedLoop({
+    url: row.url,
+    connections,
+    pool: orderRequests({ endpoint: endpointOf(row.url), saleId: row.saleId, customers }),
+    shape: { warmUpMs: WARM_UP_MS, measureMs: seconds * 1000 },
+    processes: row.groups,
+  });
   await drained(row.responder);
   const other = Object.entries(measured.outcomes).filter(
-    ([outcome]) => outcome !== String(row.status) && !WARM_UP_OUTCOMES.has(outcome),
+    ([outcome]) => outcome !== String(row.status),
   );
-  if (other.length > 0)
-    throw new Error(`${row.url}: replies other than ${row.status}: ${JSON.stringify(other)}`);
+  if (other.length > 0 || measured.failed > 0)
+    throw new Error(
+      `${row.url}: replies other than ${row.status}: ${JSON.stringify(other)}; ` +
+        `${measured.failed} without a reply`,
+    );
   return measured;
 }
 
@@ -120,97 +96,35 @@ const median = (values: readonly number[]): number => {
 
 async function main(): Promise<void> {
   const shape = options();
-  if (shape === null) return console.log(USAGE);
-  const dir = await mkdtemp(join(tmpdir(), 'bench-floor-'));
-  const nats = await NatsServerProcess.start({ storeDir: join(dir, 'nats') });
-  const env = { ...process.env, NATS_URL: nats.url, FLOOR_DIR: dir, FLOOR_JWT_SECRET: JWT_SECRET };
-  const children: ChildProcess[] = [];
-  async function started<T extends { child: ChildProcess }>(starting: Promise<T>): Promise<T> {
-    const running = await starting;
-    children.push(running.child);
-    return running;
-  }
-  const responder = async (mode: 'echo' | 'durable') =>
-    (await started(forkBenchProcess('floor/journal-responder.js', { env, args: [mode] }))).child;
-  const server = (file: string, extra: NodeJS.ProcessEnv = {}) =>
-    started(startBenchServer(file, { ...env, ...extra }));
+  console.log(`minting ${shape.tokens.toLocaleString('en-US')} customers' tokens…`);
+  const customers = new TokenPool(JWT_SECRET, shape.tokens, `floor-${process.pid}-`);
+  const floors = await startFloors(JWT_SECRET);
   try {
-    const echo = await responder('echo');
-    const durable = await responder('durable');
-    const bare = await server('bare-http-server.js');
-    const relayEcho = await server('floor/relay-server.js', { FLOOR_MODE: 'echo' });
-    const relayDurable = await server('floor/relay-server.js', { FLOOR_MODE: 'durable' });
-    const contract = await server('floor/relay-server.js', {
-      FLOOR_MODE: 'durable',
-      FLOOR_CONTRACT: '1',
-    });
-    const tokens = new TokenPool(JWT_SECRET, CUSTOMERS, 'floor-c');
-    const open = ordersOfEveryCustomer(tokens, 'open');
-    const soldOut = ordersOfEveryCustomer(tokens, 'sold-out');
-    const alone = (http: ChildProcess): ProcessGroup[] => [
-      processGroup('http', http),
-      LOAD_GENERATOR,
-    ];
-    const relayed = (http: ChildProcess, to: ChildProcess): ProcessGroup[] => [
-      processGroup('http', http),
-      processGroup('responder', to),
-      processGroup('nats-server', nats),
-      LOAD_GENERATOR,
-    ];
-    const rows: Record<RowName, Row> = {
-      bare: { url: bare.url, requests: open, status: 201, groups: alone(bare.child) },
-      'relay, echo': {
-        url: relayEcho.url,
-        requests: open,
-        status: 201,
-        groups: relayed(relayEcho.child, echo),
-      },
-      'relay, durable': {
-        url: relayDurable.url,
-        requests: open,
-        status: 201,
-        groups: relayed(relayDurable.child, durable),
-        responder: durable,
-      },
-      'contract, durable': {
-        url: contract.url,
-        requests: open,
-        status: 201,
-        groups: relayed(contract.child, durable),
-        responder: durable,
-      },
-      'contract, sold out': {
-        url: contract.url,
-        requests: soldOut,
-        status: 409,
-        groups: alone(contract.child),
-      },
-    };
     for (const connections of shape.connections) {
-      const rounds = new Map<RowName, Measurement[]>(ROWS.map((name) => [name, []]));
+      const rounds = new Map<RowName, MeasuredRun[]>(ROWS.map((name) => [name, []]));
       for (let round = 0; round < shape.rounds; round += 1) {
         console.log(`${connections} connections, round ${round + 1} of ${shape.rounds}…`);
         const order = [...ROWS.slice(round % ROWS.length), ...ROWS.slice(0, round % ROWS.length)];
         for (const name of order)
-          rounds.get(name)!.push(await measureRow(rows[name], connections, shape.seconds));
+          rounds
+            .get(name)!
+            .push(await measureRow(floors.rows[name], customers, connections, shape.seconds));
       }
       report(rounds, connections, shape.seconds);
     }
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await nats.stop();
-    await rm(dir, { recursive: true, force: true });
+    await floors.stop();
   }
 }
 
-function cpuPerReply(measured: Measurement): Map<string, number> {
-  const { cpu } = measured;
-  if (cpu === undefined || cpu.replies === 0) return new Map();
-  return new Map([...cpu.spent.byGroup].map(([group, ms]) => [group, (ms * 1000) / cpu.replies]));
+function cpuPerReply(measured: MeasuredRun): Map<string, number> {
+  const replies = measured.latenciesMs.length;
+  if (replies === 0) return new Map();
+  return new Map([...measured.cpu.byGroup].map(([group, ms]) => [group, (ms * 1000) / replies]));
 }
 
 function report(
-  rounds: ReadonlyMap<RowName, Measurement[]>,
+  rounds: ReadonlyMap<RowName, MeasuredRun[]>,
   connections: number,
   seconds: number,
 ): void {
@@ -224,7 +138,7 @@ function report(
     const cpu = [...(perReply[0]?.keys() ?? [])]
       .map((group) => `${group} ${Math.round(median(perReply.map((m) => m.get(group) ?? 0)))}`)
       .join(', ');
-    const p99 = `p99 ${median(measured.map((m) => m.p99Ms)).toFixed(1)} ms`;
+    const p99 = `p99 ${median(measured.map((m) => m.latency.p99Ms)).toFixed(1)} ms`;
     const ratio = name === 'bare' ? undefined : ratioOf(name);
     return {
       name,

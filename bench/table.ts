@@ -1,3 +1,5 @@
+import { formatTable } from '../scripts/cli/text-table.js';
+
 // One row of a benchmark table. `ratio` compares `value` with a baseline measured in the same
 // run, because this machine is shared and noisy: absolute figures drift, ratios much less.
 export interface BenchRow {
@@ -6,6 +8,8 @@ export interface BenchRow {
   readonly unit: string;
   readonly baseline?: string;
   readonly ratio?: number;
+  /** Server CPU (user + system of its processes) per reply, µs: its own column when any row has it. */
+  readonly serverCpuUs?: number;
   readonly note?: string;
 }
 
@@ -13,19 +17,24 @@ const formatNumber = (value: number): string =>
   value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
 
 export function printTable(title: string, rows: readonly BenchRow[]): void {
-  const header = ['benchmark', 'value', 'unit', 'ratio', 'baseline / note'];
-  const lines = rows.map((row) => [
-    row.name,
-    formatNumber(row.value),
-    row.unit,
-    row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}x`,
-    [row.baseline ? `vs ${row.baseline}` : '', row.note ?? ''].filter(Boolean).join('; '),
-  ]);
-  const widths = header.map((cell, i) => Math.max(cell.length, ...lines.map((l) => l[i]!.length)));
-  const render = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  // On a 2-core machine a rate's ratio is mostly a ratio of CPU per reply: shown beside it.
+  const cpu = rows.some((row) => row.serverCpuUs !== undefined);
+  const header = ['benchmark', 'value', 'unit', 'ratio'];
+  if (cpu) header.push('server CPU µs/reply');
+  header.push('baseline / note');
+  const lines = rows.map((row) => {
+    const cells = [
+      row.name,
+      formatNumber(row.value),
+      row.unit,
+      row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}x`,
+    ];
+    if (cpu) cells.push(row.serverCpuUs === undefined ? '' : String(Math.round(row.serverCpuUs)));
+    cells.push(
+      [row.baseline ? `vs ${row.baseline}` : '', row.note ?? ''].filter(Boolean).join('; '),
+    );
+    return cells;
+  });
   console.log(`\n### ${title}\n`);
-  console.log(render(header));
-  console.log(render(widths.map((w) => '-'.repeat(w))));
-  for (const line of lines) console.log(render(line));
+  console.log(formatTable(header, lines));
 }

@@ -9,7 +9,7 @@ import {
   redisUnreachable,
 } from '../bench/conventional/redis-connection.js';
 import { adminDatabaseUrl, postgresUnreachable } from '../bench/conventional/scratch-database.js';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
 
 // `npm run bench:compare` in its short form, end to end: both systems start, take the burst and
 // the steady load, pass the audit (the bench exits 1 if either breaks an invariant), print the
@@ -41,7 +41,8 @@ t.test(
     t.equal(code, 0, 'exits 0', { output: output.slice(-4_000) });
     t.match(output, /\| steady: accepted orders\/s +\| +[\d,]+ \| +[\d,]+ \| +[\d.]+x \|/);
     t.notMatch(output, /BROKEN/, 'no invariant broken');
-    t.equal((output.match(/^ {2}ok {4} /gm) ?? []).length, 8, 'eight audit lines, all ok');
+    // A line per check of the one audit (I1, I2, I3) for each system in each load.
+    t.equal((output.match(/^ {2}ok {4} /gm) ?? []).length, 12, 'twelve audit lines, all ok');
     // The run's database and keys are named after its pid (scratch-database.ts).
     const scratch = `flashsale_bench_${child.pid}_`;
     const admin = new pg.Client({ connectionString: adminDatabaseUrl() });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../scripts/lib/service-process.js';
+import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
 
 // `npm run bench:http-floor` in its shortest form, end to end: every floor answers every request
 // with its row's status (the bench throws otherwise, and exits 1), and the table and the verdicts
@@ -14,7 +14,7 @@ t.test('bench:http-floor: one short round of every row, table and verdicts', asy
     process.execPath,
     [
       join(PROJECT_ROOT, 'dist/bench/http-floor.js'),
-      ...['--rounds', '1', '--seconds', '1', '--connections', '100'],
+      ...['--rounds', '1', '--seconds', '1', '--connections', '100', '--tokens', '10000'],
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

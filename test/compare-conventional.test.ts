@@ -10,8 +10,8 @@ import {
   createScratchDatabase,
   postgresUnreachable,
 } from '../bench/conventional/scratch-database.js';
-import { planBurst } from '../scripts/lib/burst-plan.js';
-import { mintToken } from '../scripts/lib/tokens.js';
+import { planBurst } from '../scripts/burst/plan.js';
+import { mintToken } from '../scripts/client/tokens.js';
 import type { Teardown } from './helpers/nats.js';
 import { http } from './helpers/stack.js';
 

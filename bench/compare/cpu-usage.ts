@@ -12,20 +12,28 @@ const MS_PER_CLOCK_TICK = 10;
 export interface ProcessGroup {
   readonly name: string;
   readonly pids: () => readonly number[];
+  /**
+   * Whether its CPU is the server's, summed as "server CPU per reply": the system under test's
+   * own processes. Not the load generator, nor helpers that serve no request (a shipping agent).
+   */
+  readonly server: boolean;
 }
 
-/** The group of one child process (none while it has no pid). */
+/** The group of one child process of the server (none while it has no pid). */
 export const processGroup = (
   name: string,
   child: { readonly pid?: number | undefined },
-): ProcessGroup => ({ name, pids: () => (child.pid === undefined ? [] : [child.pid]) });
+  server = true,
+): ProcessGroup => ({ name, server, pids: () => (child.pid === undefined ? [] : [child.pid]) });
 
 /** This process, which generates the load in every bench that reads CPU. */
-export const LOAD_GENERATOR: ProcessGroup = processGroup('load generator', process);
+export const LOAD_GENERATOR: ProcessGroup = processGroup('load generator', process, false);
 
 export interface CpuReading {
   /** Group name → pid → CPU ms (user + system) so far. */
   readonly byGroup: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  /** The names of the groups whose CPU is the server's. */
+  readonly serverGroups: ReadonlySet<string>;
   /** All cores, ms busy and ms in all, since boot. */
   readonly machineBusyMs: number;
   readonly machineTotalMs: number;
@@ -78,6 +86,7 @@ export function pidsWhere(matches: (commandLine: string) => boolean): number[] {
 
 export function readCpu(groups: readonly ProcessGroup[]): CpuReading {
   const byGroup = new Map<string, Map<number, number>>();
+  const serverGroups = new Set(groups.filter((group) => group.server).map((group) => group.name));
   for (const group of groups) {
     const byPid = new Map<number, number>();
     for (const pid of group.pids()) {
@@ -87,12 +96,14 @@ export function readCpu(groups: readonly ProcessGroup[]): CpuReading {
     byGroup.set(group.name, byPid);
   }
   const machine = machineMs();
-  return { byGroup, machineBusyMs: machine.busy, machineTotalMs: machine.total };
+  return { byGroup, serverGroups, machineBusyMs: machine.busy, machineTotalMs: machine.total };
 }
 
 export interface CpuSpent {
   /** Group name → CPU ms spent between the two readings. */
   readonly byGroup: ReadonlyMap<string, number>;
+  /** The server groups' CPU ms together. */
+  readonly serverMs: number;
   /** Share of all cores busy between the two readings, 0–1. */
   readonly machineBusyShare: number;
 }
@@ -104,13 +115,15 @@ export interface CpuSpent {
  */
 export function cpuBetween(before: CpuReading, after: CpuReading): CpuSpent {
   const byGroup = new Map<string, number>();
+  let serverMs = 0;
   for (const [name, pids] of after.byGroup) {
     const earlier = before.byGroup.get(name);
     let spent = 0;
     for (const [pid, ms] of pids) spent += Math.max(0, ms - (earlier?.get(pid) ?? 0));
     byGroup.set(name, spent);
+    if (after.serverGroups.has(name)) serverMs += spent;
   }
   const total = after.machineTotalMs - before.machineTotalMs;
   const busy = after.machineBusyMs - before.machineBusyMs;
-  return { byGroup, machineBusyShare: total > 0 ? busy / total : 0 };
+  return { byGroup, serverMs, machineBusyShare: total > 0 ? busy / total : 0 };
 }

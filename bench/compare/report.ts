@@ -1,3 +1,5 @@
+import { auditProblemLines } from '../../scripts/audit/audit-report.js';
+import { formatCount, formatTable } from '../../scripts/cli/text-table.js';
 import type { RunResult } from './scenarios.js';
 
 // What bench:compare prints: the side-by-side table (one row per figure, ours and the
@@ -6,6 +8,8 @@ import type { RunResult } from './scenarios.js';
 
 /** Goal from the issue: our accepted orders/s in the steady run, as a multiple of theirs. */
 const STEADY_RATIO_GOAL = 10;
+/** Breaches listed per run; past this they are only counted. */
+const PROBLEMS_LISTED_MAX = 10;
 
 interface Pair {
   readonly ours: RunResult;
@@ -50,12 +54,27 @@ function outcomeRows(scenario: string, ours: RunResult, conventional: RunResult)
 
 const verdict = (result: RunResult): string => (result.audit.ok ? 'ok' : 'BROKEN');
 
+/** Accepted orders in a steady window (or a burst's requests, all of them replies). */
+const acceptedIn = (result: RunResult): number => result.acceptedPerSecond * (result.wallMs / 1000);
+
+/** Server CPU (its own processes, not the generator) per reply of a burst, µs. */
+const perReplyUs = (result: RunResult): number =>
+  result.requests > 0 ? (result.cpu.serverMs * 1000) / result.requests : 0;
+
+/** Server CPU per accepted order of a steady window, µs. */
+const perOrderUs = (result: RunResult): number => {
+  const accepted = acceptedIn(result);
+  return accepted > 0 ? (result.cpu.serverMs * 1000) / accepted : 0;
+};
+
 export function comparisonRows(
   burst: Pair & { readonly stock: number; readonly cap: number },
   steady: Pair,
 ): Row[] {
-  const b = burst;
-  const s = steady;
+  return [...burstRows(burst), ...steadyRows(steady)];
+}
+
+function burstRows(b: Pair & { readonly stock: number; readonly cap: number }): Row[] {
   return [
     {
       figure: 'burst: requests',
@@ -95,15 +114,32 @@ export function comparisonRows(
       ratio: true,
     },
     {
+      figure: 'burst: server CPU per reply, µs',
+      ours: perReplyUs(b.ours),
+      conventional: perReplyUs(b.conventional),
+      ratio: true,
+    },
+    {
       figure: 'burst: invariants (audit)',
       ours: verdict(b.ours),
       conventional: verdict(b.conventional),
       ratio: false,
     },
+  ];
+}
+
+function steadyRows(s: Pair): Row[] {
+  return [
     {
       figure: 'steady: accepted orders/s',
       ours: s.ours.acceptedPerSecond,
       conventional: s.conventional.acceptedPerSecond,
+      ratio: true,
+    },
+    {
+      figure: 'steady: server CPU per accepted order, µs',
+      ours: perOrderUs(s.ours),
+      conventional: perOrderUs(s.conventional),
       ratio: true,
     },
     {
@@ -119,6 +155,7 @@ export function comparisonRows(
       ratio: true,
     },
     ...outcomeRows('steady', s.ours, s.conventional),
+    ...repeatedRows(s),
     {
       figure: 'steady: invariants (audit)',
       ours: verdict(s.ours),
@@ -126,6 +163,14 @@ export function comparisonRows(
       ratio: false,
     },
   ];
+}
+
+/** Said only when it happened: the customer pool was smaller than the run. */
+function repeatedRows(steady: Pair): Row[] {
+  const ours = steady.ours.repeated ?? 0;
+  const conventional = steady.conventional.repeated ?? 0;
+  if (ours === 0 && conventional === 0) return [];
+  return [{ figure: 'steady: requests repeating a customer', ours, conventional, ratio: false }];
 }
 
 export function printComparison(title: string, rows: readonly Row[]): void {
@@ -136,44 +181,43 @@ export function printComparison(title: string, rows: readonly Row[]): void {
     formatCell(row.conventional),
     ratioOf(row),
   ]);
-  const widths = header.map((cell, i) => Math.max(cell.length, ...lines.map((l) => l[i]!.length)));
-  // Figures left-aligned, numbers right-aligned, as the separator row tells Markdown too.
-  const align = (cell: string, i: number): string =>
-    i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!);
-  const render = (cells: readonly string[]): string => `| ${cells.map(align).join(' | ')} |`;
   console.log(`\n### ${title}\n`);
-  console.log(render(header));
-  console.log(
-    `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
-  );
-  for (const line of lines) console.log(render(line));
+  // Figures left-aligned, numbers right-aligned, as the separator row tells Markdown too.
+  console.log(formatTable(header, lines, ['left', 'right', 'right', 'right']));
 }
 
-/** Where each system's CPU went in the steady window, per accepted order and per core. */
-export function printCpu(results: Pair): void {
-  console.log(
-    '\nCPU in the steady window (user + system; per accepted order, and share of one core):',
-  );
+/** Where each system's CPU went in a load, per accepted order (or reply) and per core. */
+export function printCpu(what: string, results: Pair, per: 'accepted order' | 'reply'): void {
+  console.log(`\nCPU in the ${what} (user + system; per ${per}, and share of one core):`);
   for (const [name, result] of Object.entries(results)) {
     const { cpu } = result;
-    if (cpu === undefined) continue;
-    const accepted = result.acceptedPerSecond * (result.wallMs / 1000);
-    const parts = [...cpu.byGroup].map(([group, ms]) => {
-      const perOrderUs = accepted > 0 ? (ms * 1000) / accepted : 0;
-      return `${group} ${Math.round(perOrderUs)} µs (${Math.round((ms / result.wallMs) * 100)}%)`;
-    });
+    const n = per === 'reply' ? result.requests : acceptedIn(result);
+    const us = (ms: number): string => `${Math.round(n > 0 ? (ms * 1000) / n : 0)} µs`;
+    const parts = [...cpu.byGroup].map(
+      ([group, ms]) => `${group} ${us(ms)} (${Math.round((ms / result.wallMs) * 100)}%)`,
+    );
     console.log(
-      `  ${name}: ${parts.join(', ')}; all cores ${Math.round(cpu.machineBusyShare * 100)}% busy`,
+      `  ${name}: server ${us(cpu.serverMs)}: ${parts.join(', ')}; ` +
+        `all cores ${Math.round(cpu.machineBusyShare * 100)}% busy`,
     );
   }
 }
 
+/** A line per check of each run's audit, then what broke, in words. */
 export function printAudits(runs: Readonly<Record<'burst' | 'steady', Pair>>): void {
   console.log("\nAudit (through each system's own HTTP API):");
   for (const [what, pair] of Object.entries(runs))
-    for (const [name, result] of Object.entries(pair))
-      for (const line of result.audit.lines)
-        console.log(`  ${result.audit.ok ? 'ok    ' : 'BROKEN'} ${what}, ${name}: ${line}`);
+    for (const [name, result] of Object.entries(pair)) {
+      for (const row of result.audit.rows) {
+        const ok = row.breaches.length === 0 && row.unread.length === 0;
+        console.log(
+          `  ${ok ? 'ok    ' : 'BROKEN'} ${what}, ${name}: ${row.check}, ` +
+            `${formatCount(row.checked)} checked`,
+        );
+      }
+      for (const line of auditProblemLines(result.audit.rows, PROBLEMS_LISTED_MAX))
+        console.log(`${line} (${what}, ${name})`);
+    }
 }
 
 /** The issue's goals, met or missed; a miss is reported, not an error. */

@@ -1,12 +1,15 @@
-import { planBurst } from '../../scripts/lib/burst-plan.js';
-import { requestJson } from '../../scripts/lib/http-json.js';
-import { summarizeLatencies } from '../../scripts/lib/latency-stats.js';
-import { runLoad } from '../../scripts/lib/load-runner.js';
-import { placeOrder } from '../../scripts/lib/order-placement.js';
-import type { TokenPool } from '../../scripts/lib/token-pool.js';
+import { planBurst } from '../../scripts/burst/plan.js';
+import { requestJson } from '../../scripts/client/http-json.js';
+import { summarizeLatencies } from '../../scripts/client/latency-stats.js';
+import { runLoad } from '../../scripts/client/load-runner.js';
+import { placeOrder } from '../../scripts/client/order-placement.js';
+import type { TokenPool } from '../../scripts/client/token-pool.js';
+import { closedLoop } from '../load/closed-loop.js';
+import { endpointOf } from '../load/load-connection.js';
+import { orderRequests } from '../load/request-pool.js';
 import { type AuditResult, auditRun } from './audit.js';
-import { type CpuReading, type CpuSpent, cpuBetween, readCpu } from './cpu-usage.js';
-import { outcomeOf, runSteadyClients } from './steady-client.js';
+import { type CpuSpent, cpuBetween, readCpu } from './cpu-usage.js';
+import { steadyTallies } from './steady-tally.js';
 import type { SystemUnderTest } from './systems.js';
 import { count, emptyTally, type Tally } from './tally.js';
 
@@ -14,8 +17,10 @@ import { count, emptyTally, type Tally } from './tally.js';
 //   burst  — the opening second: a fixed list of orders from many customers on a small stock,
 //            all sent at once at high concurrency over connections already open; measured from
 //            the first request to the last reply;
-//   steady — durable accepts: N clients ordering back to back on a stock that never runs out,
-//            after a warm-up; orders per second and latency inside the measurement window.
+//   steady — durable accepts in the opening second's mix: N connections ordering back to back on
+//            a stock that never runs out, every request from a new customer with a token of its
+//            own (bench/load, the generator of bench:http), after a warm-up; orders per second,
+//            latency and CPU inside the measurement window.
 // Each run ends with an audit of the invariants through the system's own API.
 
 export interface SaleSettings {
@@ -33,8 +38,10 @@ export interface RunResult {
   /** Steady: 201s answered inside the window, per second. Burst: the same over its wall time. */
   readonly acceptedPerSecond: number;
   readonly audit: AuditResult;
-  /** Steady: CPU each of the system's processes spent inside the measurement window. */
-  readonly cpu?: CpuSpent;
+  /** CPU each of the system's processes spent: the steady window, or the burst from first to last. */
+  readonly cpu: CpuSpent;
+  /** Steady: requests past the customer pool's size, each repeating an earlier customer's. */
+  readonly repeated?: number;
 }
 
 export async function createSale(
@@ -77,18 +84,21 @@ export async function runBurst(
     concurrency: shape.concurrency,
     send: () => requestJson(`${system.url}/v1/sales/${saleId}`),
   });
+  const cpuBefore = readCpu(system.processes);
   const run = await runLoad({
     total: plan.length,
     concurrency: shape.concurrency,
     send: (i) =>
       placeOrder(system.url, saleId, customers.token(plan[i]!.customer), plan[i]!.quantity),
   });
+  const cpu = cpuBetween(cpuBefore, readCpu(system.processes));
   const tally = emptyTally();
   for (const [i, outcome] of run.outcomes.entries())
     count(tally, plan[i]!.customer, plan[i]!.quantity, outcome);
   const latency = summarizeLatencies(run.latenciesMs);
   const audit = await auditRun({ system, saleId, ...sale, customers, tally });
   return {
+    cpu,
     tally,
     requests: plan.length,
     p50Ms: latency.p50Ms,
@@ -105,7 +115,13 @@ export interface SteadyShape {
   readonly measureMs: number;
 }
 
-/** Client i is customer i of `customers` and orders 1 unit at a time. */
+/** About this many buyers of a steady run are read back by the audit, every reply of theirs kept. */
+const AUDITED_BUYERS = 1_000;
+
+/**
+ * `clients` connections ordering back to back, the opening second's mix: request i is from
+ * customer i, with that customer's own token and an Idempotency-Key of its own, 1 unit each.
+ */
 export async function runSteady(
   system: SystemUnderTest,
   saleId: string,
@@ -113,42 +129,32 @@ export async function runSteady(
   shape: SteadyShape,
   customers: TokenPool,
 ): Promise<RunResult> {
-  const readings: { start?: CpuReading; end?: CpuReading } = {};
-  const startReading = setTimeout(() => {
-    readings.start = readCpu(system.processes);
-  }, shape.warmUpMs);
-  const endReading = setTimeout(() => {
-    readings.end = readCpu(system.processes);
-  }, shape.warmUpMs + shape.measureMs);
-  const run = await runSteadyClients(
-    system.url,
+  const pool = orderRequests({
+    endpoint: endpointOf(system.url),
     saleId,
-    (client) => customers.token(client),
-    shape,
-  );
-  // The audit needs every order of the run, warm-up included; the figures only the window's.
-  const tally = emptyTally();
-  const measuredTally = emptyTally();
-  for (const { client, outcome } of run.measured) {
-    const sorted = outcomeOf(outcome);
-    count(tally, client, 1, sorted);
-    count(measuredTally, client, 1, sorted);
-  }
-  for (const { client, outcome } of run.unmeasured) count(tally, client, 1, outcomeOf(outcome));
-  clearTimeout(startReading);
-  clearTimeout(endReading);
-  const { start, end } = readings;
-  const cpu = start !== undefined && end !== undefined ? cpuBetween(start, end) : undefined;
-  const latency = summarizeLatencies(run.measured.map((m) => m.latencyMs));
-  const audit = await auditRun({ system, saleId, ...sale, customers, tally });
+    customers,
+    idempotencyKeyPrefix: `${saleId}-`,
+  });
+  const sampleEvery = Math.max(1, Math.ceil(customers.size / AUDITED_BUYERS));
+  const run = await closedLoop({
+    url: system.url,
+    connections: shape.clients,
+    pool,
+    shape: { warmUpMs: shape.warmUpMs, measureMs: shape.measureMs },
+    processes: system.processes,
+    keep: (index, status) => status !== 201 || (index % customers.size) % sampleEvery === 0,
+  });
+  const { whole, measured } = steadyTallies(run, customers.size);
+  const audit = await auditRun({ system, saleId, ...sale, customers, tally: whole });
   return {
-    cpu,
-    tally: measuredTally,
-    requests: run.measured.length,
-    p50Ms: latency.p50Ms,
-    p99Ms: latency.p99Ms,
+    cpu: run.cpu,
+    tally: measured,
+    requests: run.latenciesMs.length,
+    p50Ms: run.latency.p50Ms,
+    p99Ms: run.latency.p99Ms,
     wallMs: run.windowMs,
-    acceptedPerSecond: measuredTally.accepted.length / (run.windowMs / 1000),
+    acceptedPerSecond: measured.acceptedUnits / (run.windowMs / 1000),
+    repeated: run.repeated,
     audit,
   };
 }

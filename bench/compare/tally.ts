@@ -1,4 +1,4 @@
-import { mayHaveBeenPlaced, type PlacementOutcome } from '../../scripts/lib/order-placement.js';
+import { mayHaveBeenPlaced, type PlacementOutcome } from '../../scripts/client/order-placement.js';
 
 // What a run's replies add up to, from the client's side: the orders it was given (by customer),
 // every refusal by code, and the requests whose outcome it never learned, which may or may not

@@ -24,6 +24,7 @@ import { orderBody, saleBody } from './views.js';
 // The conventional server's HTTP face: the routes bench:compare uses, with our gateway's own
 // schemas, token checks, error catalogue and views, so clients can't tell the two apart by
 // anything but speed. What differs is behind the routes: Redis counter + lock + PostgreSQL.
+// Built as named steps: the app and its error handling, then each route.
 
 export interface ConventionalParts {
   readonly pool: pg.Pool;
@@ -45,7 +46,7 @@ function instantMs(value: string | null | undefined): number | null {
 }
 
 export async function buildConventionalApp(parts: ConventionalParts): Promise<FastifyInstance> {
-  const { pool, desk, sales, retryAfterS } = parts;
+  const { retryAfterS } = parts;
   const app = Fastify({
     logger: { level: parts.logLevel },
     bodyLimit: BODY_BYTES_MAX,
@@ -61,7 +62,14 @@ export async function buildConventionalApp(parts: ConventionalParts): Promise<Fa
   );
 
   app.get('/health/ready', async () => ({ status: 'ready' }));
+  registerAdminRoute(app, parts);
+  registerOrderRoute(app, parts);
+  registerSaleReads(app, parts);
+  registerOrderRead(app, parts);
+  return app;
+}
 
+function registerAdminRoute(app: FastifyInstance, { pool, sales }: ConventionalParts): void {
   app.put<{ Params: { saleId: string }; Body: ConfigureSaleBody }>(
     '/v1/admin/sales/:saleId',
     {
@@ -89,7 +97,9 @@ export async function buildConventionalApp(parts: ConventionalParts): Promise<Fa
       return reply.code(configured.created ? 201 : 200).send(saleBody(configured.sale));
     },
   );
+}
 
+function registerOrderRoute(app: FastifyInstance, { desk }: ConventionalParts): void {
   app.post<{
     Params: { saleId: string };
     Body: PlaceOrderBody;
@@ -129,7 +139,9 @@ export async function buildConventionalApp(parts: ConventionalParts): Promise<Fa
       }
     },
   );
+}
 
+function registerSaleReads(app: FastifyInstance, { pool, sales }: ConventionalParts): void {
   app.get<{ Params: { saleId: string } }>(
     '/v1/sales/:saleId',
     { schema: { params: SaleIdParams, response: replies({ 200: Sale }, [404]) } },
@@ -161,7 +173,9 @@ export async function buildConventionalApp(parts: ConventionalParts): Promise<Fa
       };
     },
   );
+}
 
+function registerOrderRead(app: FastifyInstance, { pool }: ConventionalParts): void {
   app.get<{ Params: { orderId: string } }>(
     '/v1/orders/:orderId',
     {
@@ -182,6 +196,4 @@ export async function buildConventionalApp(parts: ConventionalParts): Promise<Fa
       return orderBody(order);
     },
   );
-
-  return app;
 }

@@ -1,4 +1,4 @@
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { ServiceProcess } from '../../scripts/stack/service-process.js';
 
 // The conventional server (dist/bench/conventional/main.js) as a child process, for bench:compare
 // and its test: started on a free port, ready once it logs where it listens.
@@ -29,13 +29,10 @@ export class ConventionalProcess extends ServiceProcess {
         ...options.env,
       },
     });
-    try {
-      const line = await server.waitForLog((l) => l.msg === 'conventional listening');
-      server.portNumber = Number(line.port);
-    } catch (error) {
-      await server.kill();
-      throw error;
-    }
+    const line = await server.startedOrKilled(
+      server.waitForLog((l) => l.msg === 'conventional listening'),
+    );
+    server.portNumber = Number(line.port);
     return server;
   }
 

@@ -111,7 +111,7 @@ process.on('message', (request) => {
   tellIfDrained();
 });
 process.send?.('ready');
-// Requests still arriving after a row (autocannon's last ones) get "no responders", not a timeout.
+// Requests still arriving as it stops get "no responders", not a timeout.
 process.on('SIGTERM', () => {
   void nc.drain().finally(() => process.exit(0));
 });
