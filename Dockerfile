@@ -32,6 +32,7 @@ COPY --from=build /app/dist/wal dist/wal
 COPY --from=build /app/dist/service-kit dist/service-kit
 COPY --from=build /app/dist/gateway dist/gateway
 COPY --from=build /app/dist/shipping-agent dist/shipping-agent
+COPY --from=build /app/dist/fake-carrier dist/fake-carrier
 COPY --from=build /app/dist/scripts dist/scripts
 # The gateway reads its page from the source tree at start (gateway/routes/page.ts).
 COPY --from=build /app/gateway/public gateway/public
@@ -45,7 +46,8 @@ USER node
 EXPOSE 3000 4000 9464 9465
 
 # Slim images have no curl: Node's fetch asks the URL the entrypoint wrote for this role
-# (gateway: /health/ready; engine and shipping agent: /metrics; fake carrier: /health).
+# (gateway: /health/ready; engine: /health, 200 only while it serves its sales, so a standby
+# shows as unhealthy with its state in the answer; shipping agent: /metrics; fake carrier: /health).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(require('fs').readFileSync('/tmp/flashsale-health-url','utf8').trim(),{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 

@@ -115,6 +115,7 @@ t.test('Dockerfile: multi-stage, production-only runtime, non-root, health check
     'dist/service-kit',
     'dist/gateway',
     'dist/shipping-agent',
+    'dist/fake-carrier',
     'dist/scripts',
   ])
     t.ok(
@@ -176,10 +177,10 @@ t.test('.dockerignore keeps the build context small but complete', async (t) => 
 
 /** What each role's health check asks, and the file that serves that path. */
 const HEALTH_ROUTES: Record<Role, { path: string; servedBy: string }> = {
-  engine: { path: '/metrics', servedBy: 'service-kit/metrics-server.ts' },
+  engine: { path: '/health', servedBy: 'engine/shell/engine.ts' },
   gateway: { path: '/health/ready', servedBy: 'gateway/routes/operations.ts' },
   'shipping-agent': { path: '/metrics', servedBy: 'service-kit/metrics-server.ts' },
-  'fake-carrier': { path: '/health', servedBy: 'shipping-agent/fake-carrier/server.ts' },
+  'fake-carrier': { path: '/health', servedBy: 'fake-carrier/server.ts' },
 };
 
 const roleBranches = new Map(
@@ -318,7 +319,7 @@ t.test('entrypoint: only a lock naming this very pid on this host is removed', a
   t.notOk(own.lockLeft, "a lock naming the engine's own pid here is stale: removed");
   t.match(own.stderr, /removed .*wal\.lock/, 'and the removal is logged');
   t.ok(live.lockLeft, 'a lock naming another live pid here stays (the engine judges it)');
-  t.equal(own.healthUrl, 'http://127.0.0.1:0/metrics', 'the engine role wrote its health URL');
+  t.equal(own.healthUrl, 'http://127.0.0.1:0/health', 'the engine role wrote its health URL');
   t.ok(elsewhere.lockLeft, 'a lock naming another host stays');
 });
 
@@ -379,11 +380,10 @@ t.test('compose: every service has an image, every role runs', async (t) => {
       );
   }
   for (const role of ROLES) t.ok(servicesByRole(role).length >= 1, `a service runs ${role}`);
-  t.equal(
-    servicesByRole('engine').reduce((n, [, s]) => n + replicas(asMap(s, 'engine')), 0),
-    1,
-    'one engine (one WAL per engine)',
-  );
+  const engines = servicesByRole('engine');
+  t.equal(engines.length, 3, 'three engines, one per machine of the cluster');
+  for (const [name, value] of engines)
+    t.equal(replicas(asMap(value, name)), 1, `${name} is not scaled (one WAL per engine)`);
   t.ok(
     servicesByRole('gateway').reduce((n, [, s]) => n + replicas(asMap(s, 'gateway')), 0) >= 2,
     'at least two gateways',
@@ -430,7 +430,22 @@ t.test('compose: every setting of a role reaches its services', async (t) => {
   }
 });
 
-t.test('compose: start order waits on health, data lives in named volumes', async (t) => {
+/** A named volume mounted at `path` in the service, or null. */
+const volumeAt = (service: YamlMap, path: string | null | undefined) =>
+  strings(service.volumes)
+    .map((v) => v.split(':'))
+    .find(([volume, at]) => declaredVolumes.has(volume!) && at === path)?.[0] ?? null;
+
+/** The value after a flag in a command (`--server_name n1` → n1). */
+const flagValue = (command: readonly string[], ...flags: string[]) =>
+  command[command.findIndex((arg) => flags.includes(arg)) + 1];
+
+const natsNodes = Object.entries(services).filter(([, s]) =>
+  String(asMap(s, 's').image ?? '').startsWith('nats:'),
+);
+const natsNames = new Set(natsNodes.map(([name]) => name));
+
+t.test('compose: start order waits on health', async (t) => {
   for (const [name, value] of Object.entries(services)) {
     const dependsOn = asMap(value, name).depends_on;
     if (dependsOn === undefined) continue;
@@ -444,41 +459,62 @@ t.test('compose: start order waits on health, data lives in named volumes', asyn
       t.ok(healthChecked(asMap(services[target], target)), `${target} has a health check`);
     }
   }
-  const [natsName, natsValue] =
-    Object.entries(services).find(([, s]) =>
-      String(asMap(s, 's').image ?? '').startsWith('nats:'),
-    ) ?? [];
-  t.ok(natsName !== undefined, 'a NATS service from the official image');
-  const nats = asMap(natsValue ?? {}, 'nats');
-  const command = strings(nats.command);
-  t.ok(command.includes('--jetstream') || command.includes('-js'), 'NATS runs JetStream');
-  const storeAt = command.findIndex((arg) => arg === '--store_dir' || arg === '-sd');
-  const store = command[storeAt + 1];
-  t.ok(
-    strings(nats.volumes).some(
-      (v) => declaredVolumes.has(v.split(':')[0]!) && v.split(':')[1] === store,
-    ),
-    `the JetStream store (${store}) is a named volume`,
-  );
+});
 
-  for (const [name, value] of Object.entries(services)) {
-    const service = asMap(value, name);
-    const natsUrl = environment(service).get('NATS_URL');
-    if (natsUrl !== undefined)
-      t.equal(natsUrl, `nats://${natsName}:4222`, `${name} uses NATS ${natsName}`);
+t.test('compose: three NATS nodes, clustered, each with its store on a volume', async (t) => {
+  t.equal(natsNodes.length, 3, 'three NATS services from the official image');
+  const commands = natsNodes.map(([name, s]) => ({
+    name,
+    command: strings(asMap(s, name).command),
+  }));
+  const stores = new Set<string | null>();
+  for (const { name, command } of commands) {
+    t.ok(command.includes('--jetstream') || command.includes('-js'), `${name} runs JetStream`);
+    const store = volumeAt(asMap(services[name]!, name), flagValue(command, '--store_dir', '-sd'));
+    t.ok(store !== null, `${name}'s JetStream store is a named volume (${store})`);
+    stores.add(store);
+    const routes = (flagValue(command, '--routes') ?? '').split(',');
+    const routePort = /:(\d+)$/.exec(flagValue(command, '--cluster') ?? '')?.[1];
+    t.same(
+      routes.map((r) => /^nats-route:\/\/([\w-]+):(\d+)$/.exec(r)?.slice(1)).sort(),
+      [...natsNames].sort().map((node) => [node, routePort]),
+      `${name} routes to every node's cluster port (${routePort})`,
+    );
   }
+  t.equal(stores.size, 3, 'no two nodes share a store');
+  const clusterNames = new Set(commands.map(({ command }) => flagValue(command, '--cluster_name')));
+  t.equal(clusterNames.size, 1, `one cluster name (${[...clusterNames]})`);
+  const serverNames = new Set(commands.map(({ command }) => flagValue(command, '--server_name')));
+  t.equal(serverNames.size, 3, 'each node a server name of its own (JetStream needs them)');
+  for (const [name, value] of Object.entries(services)) {
+    const urls = environment(asMap(value, name)).get('NATS_URL');
+    if (urls === undefined || urls === null) continue;
+    const nodes = urls.split(',').map((url) => /^nats:\/\/([\w-]+):4222$/.exec(url)?.[1]);
+    t.same([...nodes].sort(), [...natsNames].sort(), `${name} lists every node (${urls})`);
+  }
+});
+
+t.test('compose: three engines, each on its own node and volume, 3 replicas', async (t) => {
+  const wals = new Set<string | null>();
   for (const [name, value] of servicesByRole('engine')) {
     const engine = asMap(value, name);
     const env = environment(engine);
-    const walDir = env.get('WAL_DIR');
-    t.ok(
-      strings(engine.volumes).some(
-        (v) => declaredVolumes.has(v.split(':')[0]!) && v.split(':')[1] === walDir,
-      ),
-      `${name}'s WAL (${walDir}) is a named volume`,
+    const wal = volumeAt(engine, env.get('WAL_DIR'));
+    t.ok(wal !== null, `${name}'s WAL (${env.get('WAL_DIR')}) is a named volume (${wal})`);
+    wals.add(wal);
+    const node = Object.keys(asMap(engine.depends_on ?? {}, 'depends_on')).find((d) =>
+      natsNames.has(d),
     );
-    t.equal(resolved(env.get('ENGINE_SALES')), 'demo', `${name} serves the demo sale`);
+    t.ok(node !== undefined, `${name} runs beside a NATS node (${node})`);
+    t.equal(
+      /^nats:\/\/([\w-]+):/.exec(env.get('NATS_URL') ?? '')?.[1],
+      node,
+      `${name} connects to its own node first`,
+    );
+    t.equal(env.get('JETSTREAM_REPLICAS'), '3', `${name} keeps 3 replicas of what it creates`);
+    t.equal(resolved(env.get('ENGINE_SALES')), '', `${name} pins no sale: the pool places them`);
   }
+  t.equal(wals.size, 3, 'no two engines share a WAL volume');
   const carriers = servicesByRole('fake-carrier');
   for (const [name, value] of servicesByRole('shipping-agent')) {
     const url = resolved(environment(asMap(value, name)).get('CARRIER_URL'));

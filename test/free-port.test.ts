@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import t from 'tap';
-import { FREE_PORT_MAX, FREE_PORT_MIN, freePort } from '../scripts/lib/free-port.js';
+import { FREE_PORT_MAX, FREE_PORT_MIN, freePort } from '../scripts/stack/free-port.js';
 
 t.test(
   'freePort gives a port below the ephemeral range that a server can then listen on',

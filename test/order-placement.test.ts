@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { mayHaveBeenPlaced, placeOrder } from '../scripts/lib/order-placement.js';
+import { mayHaveBeenPlaced, placeOrder } from '../scripts/client/order-placement.js';
 
 // How the burst tool and bench:compare read a reply, against a real HTTP server that answers
 // each sale with a canned reply: which outcomes count as accepted, refused, or unknown — the last

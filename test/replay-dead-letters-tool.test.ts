@@ -1,6 +1,6 @@
 import t from 'tap';
-import { EXIT_NOT_RUN, EXIT_USAGE } from '../scripts/lib/command-line.js';
-import { freePort } from '../scripts/lib/free-port.js';
+import { EXIT_NOT_RUN, EXIT_USAGE } from '../scripts/cli/command-line.js';
+import { freePort } from '../scripts/stack/free-port.js';
 import { startNats } from './helpers/nats.js';
 import { runTool, STACK_FRAME } from './helpers/tool-run.js';
 

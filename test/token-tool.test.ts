@@ -1,7 +1,7 @@
 import { createVerifier } from 'fast-jwt';
 import t from 'tap';
 import { JWT_SECRET_DEVELOPMENT } from '../gateway/config.js';
-import { EXIT_USAGE } from '../scripts/lib/command-line.js';
+import { EXIT_USAGE } from '../scripts/cli/command-line.js';
 import { runTool, STACK_FRAME } from './helpers/tool-run.js';
 
 // `npm run token` as a user runs it: --help prints the usage, a bad command line gets the problem
