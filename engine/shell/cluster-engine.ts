@@ -21,7 +21,7 @@ import { NatsService } from './nats-service.js';
 import type { OutboxMessage } from './outbox.js';
 import { EnginePool } from './pool.js';
 import { ReplicatedLog } from './replicated-log.js';
-import { ensureSaleLogStream, lastSaleLogSequence } from './sale-log.js';
+import { ensureSaleLogStream, lastSaleLogSequence, SALE_LOG_READ_TIMEOUT_MS } from './sale-log.js';
 import { SaleSnapshots } from './sale-snapshots.js';
 import { ensureOrdersStream } from './streams.js';
 import { walIdentity } from './wal-identity.js';
@@ -69,7 +69,12 @@ async function openParts(nc: NatsConnection, { config, logger }: StartContext) {
   const opened = await openWal({ dir: config.walDir, logger: logger.child({ component: 'wal' }) });
   const watermarkFile = new WatermarkFile(config.walDir);
   const watermark = await watermarkFile.read(logger);
-  return { jsm, js: jetstream(nc), walId, leases, wal: opened.wal, watermarkFile, watermark };
+  const quickJsm = await jetstreamManager(nc, {
+    timeout: SALE_LOG_READ_TIMEOUT_MS,
+    checkAPI: false,
+  });
+  const js = jetstream(nc);
+  return { jsm, quickJsm, js, walId, leases, wal: opened.wal, watermarkFile, watermark };
 }
 
 type Parts = Awaited<ReturnType<typeof openParts>>;

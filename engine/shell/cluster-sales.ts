@@ -10,7 +10,7 @@ import type { NatsService } from './nats-service.js';
 import { outboxMessageOf } from './order-messages.js';
 import type { OutboxMessage } from './outbox.js';
 import type { ReplicatedLog } from './replicated-log.js';
-import { appendRecord, lastSaleLogSequence, SaleLogFencedError } from './sale-log.js';
+import { appendRecord, lastSaleLogSequenceWhile, SaleLogFencedError } from './sale-log.js';
 import { SaleLogFollower } from './sale-log-follower.js';
 import { SALE_SNAPSHOT_EVERY_RECORDS, type SaleSnapshots } from './sale-snapshots.js';
 import type { StockPublisher } from './stock-publisher.js';
@@ -42,7 +42,8 @@ const FENCE_ATTEMPTS_MAX = 5;
 
 export interface ClusterParts {
   readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
+  /** Its requests time out after SALE_LOG_READ_TIMEOUT_MS: for the takeover's reads. */
+  readonly quickJsm: JetStreamManager;
   readonly walId: string;
   readonly salesMax: number;
   readonly leases: SaleLeases;
@@ -257,10 +258,11 @@ export class ClusterSales {
    * deposed owner's last) makes the fence fail: read that one too, and try again.
    */
   private async fence(saleId: string, epoch: number, standing: SaleLogFollower) {
-    const { js, jsm, leases } = this.parts;
+    const { js, quickJsm, leases } = this.parts;
+    const stillOurs = () => leases.isValid(saleId);
     let follower = standing;
     for (let attempt = 1; ; attempt += 1) {
-      const last = await lastSaleLogSequence(jsm, saleId);
+      const last = await lastSaleLogSequenceWhile(quickJsm, saleId, stillOurs);
       follower = await this.caughtUp(saleId, follower, last);
       // Epochs are lease revisions: a newer owner fenced after our lease was taken, so that
       // lease is stale (it lapsed while we were catching up). A fence of ours would be ignored.
@@ -270,7 +272,6 @@ export class ClusterSales {
         );
       const target = { saleId, epoch, expectedSequence: last, kind: 'fence' as const };
       try {
-        const stillOurs = () => leases.isValid(saleId);
         return { sequence: await appendRecord(js, target, new Uint8Array(0), stillOurs), follower };
       } catch (error) {
         if (!(error instanceof SaleLogFencedError) || attempt >= FENCE_ATTEMPTS_MAX) throw error;

@@ -59,6 +59,33 @@ export async function lastSaleLogSequence(jsm: JetStreamManager, saleId: string)
   return last?.seq ?? 0;
 }
 
+/**
+ * The JetStream timeout of a takeover's reads of the log's end: while SALE_LOG has no leader
+ * (an election takes 4-9 s) such a read gets no answer at all, so each try is short.
+ */
+export const SALE_LOG_READ_TIMEOUT_MS = 1_000;
+
+/**
+ * `lastSaleLogSequence` through a manager whose timeout is SALE_LOG_READ_TIMEOUT_MS, tried again
+ * while `stillOurs`: a takeover begun during an election then fences within one short try of
+ * the election's end, where a read with the default JetStream timeout (5 s) could fail up to 5 s
+ * after it and the takeover start over (lease freed, taken again).
+ */
+export async function lastSaleLogSequenceWhile(
+  quickJsm: JetStreamManager,
+  saleId: string,
+  stillOurs: () => boolean,
+): Promise<number> {
+  for (;;) {
+    try {
+      return await lastSaleLogSequence(quickJsm, saleId);
+    } catch (error) {
+      if (!stillOurs()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, SALE_LOG_RETRY_MS_MIN));
+    }
+  }
+}
+
 /** Events end to end, each after its length: one record holds a batch's events for one sale. */
 export function encodeRecord(events: readonly Uint8Array[]): Uint8Array {
   const size = events.reduce((sum, event) => sum + FRAME_HEADER_BYTES + event.length, 0);
