@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout } from 'node:timers/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import t from 'tap';
@@ -20,6 +22,7 @@ const SALE = 'election';
 const RECORDS = 2;
 /** How long the server answers nothing: a few of the read's tries. */
 const SILENT_TRIES = 3;
+const STOP_POLL_MS = 5;
 
 const server = await startNats(t);
 const nc = await natsClient(t, server.url);
@@ -36,9 +39,24 @@ for (let sequence = 0; sequence < RECORDS; sequence += 1)
 const quickJsm = await jetstreamManager(nc, { timeout: SALE_LOG_READ_TIMEOUT_MS, checkAPI: false });
 const serverPid = present(server.pid, 'the nats-server pid');
 
+/** SIGSTOP takes effect as each of the process's threads is next scheduled: wait for all. */
+async function stopped(pid: number): Promise<void> {
+  // A thread's state is the field after the command's closing parenthesis in its stat file.
+  const stateOf = (task: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${task}/stat`, 'latin1').split(') ')[1]?.[0];
+    } catch {
+      return 'T'; // the thread ended meanwhile: it answers nothing either
+    }
+  };
+  while (readdirSync(`/proc/${pid}/task`).some((task) => stateOf(task) !== 'T'))
+    await setTimeout(STOP_POLL_MS);
+}
+
 /** Holds the server silent while `during` runs (or until `during` lets it answer). */
 async function whileSilent<T>(during: () => Promise<T>): Promise<T> {
   process.kill(serverPid, 'SIGSTOP');
+  await stopped(serverPid);
   try {
     return await during();
   } finally {
