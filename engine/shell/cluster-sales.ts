@@ -37,6 +37,15 @@ const CATCH_UP_TIMEOUT_MS = 10_000;
  * the owner's machine would otherwise wait for its heartbeats to say so.
  */
 const STANDBY_CATCH_UP_MS = 2_000;
+/**
+ * How long a takeover waits for its follower to read its own fence before a fresh one. Longer
+ * than STANDBY_CATCH_UP_MS: reading the fence took up to 2 s in machine-loss rounds where a fresh
+ * follower cost 5 s; and by then a consumer left on a node still catching up after its loss has
+ * missed two heartbeats (the follower's pulls) and been made again. Seen once: such a follower
+ * did not read the fence in 10 s, the takeover gave up, and the sale was served 17 s after the
+ * loss.
+ */
+const FENCE_READ_STANDING_MS = 5_000;
 /** Fences tried in a row, each after reading what the one before found appended. */
 const FENCE_ATTEMPTS_MAX = 5;
 
@@ -228,7 +237,7 @@ export class ClusterSales {
     follower = fenced.follower;
     // Read through our own fence: a deposed owner's record stored just before it (nats-server
     // #4320 lets both land) is in every standby's state, so it must be in ours too.
-    await within(follower.caughtUp(fenceSequence), CATCH_UP_TIMEOUT_MS, 'the fence was not read');
+    follower = await this.caughtUp(saleId, follower, fenceSequence, FENCE_READ_STANDING_MS);
     follower.stop();
     followed.follower = null;
     const sale = follower.replica.sale;
@@ -280,9 +289,14 @@ export class ClusterSales {
   }
 
   /** The follower once it has read up to `last`: this one, or a fresh one if it lags. */
-  private async caughtUp(saleId: string, follower: SaleLogFollower, last: number) {
+  private async caughtUp(
+    saleId: string,
+    follower: SaleLogFollower,
+    last: number,
+    standingMs = STANDBY_CATCH_UP_MS,
+  ) {
     try {
-      await within(follower.caughtUp(last), STANDBY_CATCH_UP_MS, 'the standby lags');
+      await within(follower.caughtUp(last), standingMs, 'the standby lags');
       return follower;
     } catch {
       follower.stop();
