@@ -416,12 +416,20 @@ t.test(
  * Places orders until ORDERS_AFTER_REELECTION in a row are taken after `stream` has a leader
  * other than `lost`, or the bound passes; answers the new leader (null: none seen).
  */
+/**
+ * Places orders until `taken` in a row succeed after the stream has a leader again. The lost
+ * node, restarted within a second, may win that election itself: a leader seen after the stream
+ * was seen without one counts as re-elected, whichever node it is.
+ */
 async function ordersUntilReelected(orders: Orders, stream: string, lost: string, since: number) {
   let reelected: string | null = null;
+  let leaderless = false;
   let taken = 0;
   while (taken < ORDERS_AFTER_REELECTION && Date.now() - since < REELECTION_WAIT_MS_MAX) {
     const reply = await orders.place();
-    reelected ??= await leaderOf(jsm, stream).then((leader) => (leader === lost ? null : leader));
+    const leader: string | null = reelected ?? (await leaderOf(jsm, stream));
+    if (leader === null) leaderless = true;
+    else if (leader !== lost || leaderless) reelected = leader;
     taken = reply.status === 201 && reelected !== null ? taken + 1 : 0;
     if (reply.status !== 201) await delay(POLL_INTERVAL_MS);
   }
