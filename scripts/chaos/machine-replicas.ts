@@ -63,8 +63,9 @@ const LEADER_POLL_INTERVAL_MS = 200;
 const ELECTION_WAIT_MS_MAX = 60_000;
 
 /**
- * From `since` until `stream` is led by a node other than `lost`, in ms (to the poll's
- * resolution); null past the bound. For a stream the lost node did not lead, 0 at once.
+ * From `since` until `stream` is led again, in ms (to the poll's resolution); null past the
+ * bound. Led again: by a node other than `lost`, or by any node once the stream was seen without
+ * a leader — the lost node, back within a second, may win the election itself.
  */
 export async function electedAfter(
   jsm: JetStreamManager,
@@ -72,10 +73,11 @@ export async function electedAfter(
   lost: string,
   since: number,
 ): Promise<number | null> {
+  let leaderless = false;
   while (performance.now() - since < ELECTION_WAIT_MS_MAX) {
-    const leader = (await leadersOf(jsm, [stream]))[stream];
-    if (leader !== null && leader !== undefined && leader !== lost)
-      return performance.now() - since;
+    const leader = (await leadersOf(jsm, [stream]))[stream] ?? null;
+    if (leader === null) leaderless = true;
+    else if (leader !== lost || leaderless) return performance.now() - since;
     await delay(LEADER_POLL_INTERVAL_MS);
   }
   return null;
