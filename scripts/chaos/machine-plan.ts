@@ -1,20 +1,13 @@
-import { type Random, randomInt, shuffled } from '../client/seeded-random.js';
-import { mintToken } from '../client/tokens.js';
-import type { PlannedOrder } from './round-plan.js';
+import { type Random, randomInt } from '../client/seeded-random.js';
+import { type PlannedOrder, plannedOrders } from './round-plan.js';
 
 // What each machine-loss round does, decided up front from the seed: its sale (stock and cap),
 // who presses "buy" how many times for how many units, after how many answers a machine is lost,
 // and whether that machine is the one owning the sale (a failover) or another (a NATS node and a
 // standby lost under a sale that stays where it is).
 
-/** Each customer presses "buy" 1..this many times at once (distinct Idempotency-Keys). */
-const PRESSES_PER_CUSTOMER_MAX = 3;
-/** Each press asks for 1..this many units. */
-const UNITS_PER_ORDER_MAX = 2;
 /** Above one order's 2 units, so the cap is reached over several orders (I2 across orders). */
 const PER_CUSTOMER_LIMIT = 3;
-/** Share of acknowledged orders the client sends once more (same key): it must get 200, same id. */
-const REPLAY_CHECK_SHARE = 0.15;
 /** Every this many rounds, one sells out mid-burst: stock below what the customers ask for. */
 const SELL_OUT_EVERY_ROUNDS = 3;
 /** A sell-out round's stock, as a share of the units asked: it runs out after the failover. */
@@ -55,30 +48,6 @@ export interface MachinePlanSettings {
   readonly salePrefix: string;
 }
 
-function ordersOf(
-  settings: MachinePlanSettings,
-  saleId: string,
-  customers: readonly string[],
-  random: Random,
-) {
-  const orders: PlannedOrder[] = [];
-  for (const customerId of customers) {
-    const token = mintToken(settings.jwtSecret, { sub: customerId, ttlS: TOKEN_TTL_S });
-    const presses = randomInt(random, 1, PRESSES_PER_CUSTOMER_MAX);
-    for (let press = 0; press < presses; press += 1)
-      orders.push({
-        saleId,
-        customerId,
-        token,
-        quantity: randomInt(random, 1, UNITS_PER_ORDER_MAX),
-        key: `${customerId}-k${press}`,
-        firstGateway: randomInt(random, 0, settings.gateways - 1),
-        checkReplay: random() < REPLAY_CHECK_SHARE,
-      });
-  }
-  return shuffled(orders, random);
-}
-
 export function planMachineRounds(settings: MachinePlanSettings, random: Random) {
   return Array.from({ length: settings.rounds }, (_, round): MachineRoundPlan => {
     const saleId = `${settings.salePrefix}-r${round}`;
@@ -86,7 +55,11 @@ export function planMachineRounds(settings: MachinePlanSettings, random: Random)
       { length: settings.customersPerRound },
       (_, c) => `${saleId}-c${c}`,
     );
-    const orders = ordersOf(settings, saleId, customers, random);
+    const orders = plannedOrders(
+      { ...settings, saleId, tokenTtlS: TOKEN_TTL_S },
+      customers,
+      random,
+    );
     const asked = orders.reduce((sum, order) => sum + order.quantity, 0);
     const sellsOut = round % SELL_OUT_EVERY_ROUNDS === SELL_OUT_EVERY_ROUNDS - 1;
     const share = KILL_AFTER_SHARE_MIN + random() * (KILL_AFTER_SHARE_MAX - KILL_AFTER_SHARE_MIN);

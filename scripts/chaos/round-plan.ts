@@ -54,6 +54,35 @@ export interface PlanSettings {
 export const saleOfRound = (round: number): string => `chaos-r${round}`;
 
 /**
+ * Each customer's presses of "buy" (1..PRESSES_PER_CUSTOMER_MAX, each for 1..UNITS_PER_ORDER_MAX
+ * units), drawn customer by customer and then shuffled: a seed gives the same orders. Shared by
+ * the process-kill rounds here and the machine-loss rounds (machine-plan.ts).
+ */
+export function plannedOrders(
+  sale: { saleId: string; gateways: number; jwtSecret: string; tokenTtlS: number },
+  customers: readonly string[],
+  random: Random,
+): PlannedOrder[] {
+  const { saleId, gateways, jwtSecret, tokenTtlS } = sale;
+  const orders: PlannedOrder[] = [];
+  for (const customerId of customers) {
+    const token = mintToken(jwtSecret, { sub: customerId, ttlS: tokenTtlS });
+    const presses = randomInt(random, 1, PRESSES_PER_CUSTOMER_MAX);
+    for (let press = 0; press < presses; press += 1)
+      orders.push({
+        saleId,
+        customerId,
+        token,
+        quantity: randomInt(random, 1, UNITS_PER_ORDER_MAX),
+        key: `${customerId}-k${press}`,
+        firstGateway: randomInt(random, 0, gateways - 1),
+        checkReplay: random() < REPLAY_CHECK_SHARE,
+      });
+  }
+  return shuffled(orders, random);
+}
+
+/**
  * Victims come in shuffled cycles of every target, so each process dies as often as the others
  * and a short run (one cycle) kills each of them once, in a random order.
  */
@@ -85,26 +114,16 @@ export function planRounds(settings: PlanSettings, random: Random): RoundPlan[] 
       { length: settings.customersPerRound },
       (_, c) => `${saleId}-c${c}`,
     );
-    const orders: PlannedOrder[] = [];
-    for (const customerId of customers) {
-      const token = mintToken(settings.jwtSecret, { sub: customerId, ttlS: TOKEN_TTL_S });
-      const presses = randomInt(random, 1, PRESSES_PER_CUSTOMER_MAX);
-      for (let press = 0; press < presses; press += 1)
-        orders.push({
-          saleId,
-          customerId,
-          token,
-          quantity: randomInt(random, 1, UNITS_PER_ORDER_MAX),
-          key: `${customerId}-k${press}`,
-          firstGateway: randomInt(random, 0, settings.gateways - 1),
-          checkReplay: random() < REPLAY_CHECK_SHARE,
-        });
-    }
+    const orders = plannedOrders(
+      { ...settings, saleId, tokenTtlS: TOKEN_TTL_S },
+      customers,
+      random,
+    );
     return {
       round,
       saleId,
       customers,
-      orders: shuffled(orders, random),
+      orders,
       victim,
       killAfterAnswers: randomInt(random, 0, orders.length - 1),
       downtimeMs: Math.round(random() * DOWNTIME_MS_MAX),
