@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
+import { runBench } from './helpers/bench-run.js';
 
 // `npm run bench:cluster` in a tiny form, end to end: npm start's stack and the cluster rehearsal
 // each come up as real processes (free ports, temporary data), take new sales and a second of
@@ -28,16 +25,7 @@ const row = (stack: string): RegExp =>
   );
 
 t.test('bench:cluster --short: both stacks, one row each, and where their CPU went', async (t) => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/bench/cluster.js'), ...ARGS], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => child.kill());
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const { code, output } = await runBench(t, 'cluster', ARGS);
   t.equal(code, 0, 'exits 0', { output: output.slice(-6_000) });
   t.match(output, /server CPU µs\/order \(all processes\)/, 'the CPU column');
   t.match(output, row('npm start'), "npm start's row");

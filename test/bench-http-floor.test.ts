@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
+import { runBench } from './helpers/bench-run.js';
 
 // `npm run bench:http-floor` in its shortest form, end to end: every floor answers every request
 // with its row's status (the bench throws otherwise, and exits 1), and the table and the verdicts
@@ -10,21 +7,9 @@ import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
 // Ratios are not asserted (a shared machine mid-suite); docs/benchmarks.md has the real runs.
 
 t.test('bench:http-floor: one short round of every row, table and verdicts', async (t) => {
-  const child = spawn(
-    process.execPath,
-    [
-      join(PROJECT_ROOT, 'dist/bench/http-floor.js'),
-      ...['--rounds', '1', '--seconds', '1', '--connections', '100', '--tokens', '10000'],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  t.teardown(() => child.kill());
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const { code, output } = await runBench(t, 'http-floor', [
+    ...['--rounds', '1', '--seconds', '1', '--connections', '100', '--tokens', '10000'],
+  ]);
   t.equal(code, 0, 'exits 0', { output: output.slice(-4_000) });
   t.match(output, /\| bare +\| +[\d,]+ +\| req\/s \| +\| p99 [\d.]+ ms; CPU µs\/reply: http \d+/);
   for (const row of ['relay, echo', 'relay, durable', 'contract, durable', 'contract, sold out'])

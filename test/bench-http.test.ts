@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
+import { runBench } from './helpers/bench-run.js';
 
 // `npm run bench:http` in a tiny form, end to end: the directly started stack and npm start's own
 // stack both come up, every row runs and is printed with its rate (or p99), its ratio to the bare
@@ -23,16 +20,7 @@ const row = (name: string, unit: string, ratio: boolean): RegExp =>
   );
 
 t.test('bench:http --short: every row, its ratio and its server CPU per reply', async (t) => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/bench/http.js'), ...ARGS], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => child.kill());
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const { code, output } = await runBench(t, 'http', ARGS);
   t.equal(code, 0, 'exits 0', { output: output.slice(-6_000) });
   t.match(output, row('bare Fastify route, 20 conns', 'req/s', false));
   t.match(output, row('durable accepts, 40 conns', 'orders/s', true));

@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../scripts/stack/service-process.js';
+import { runBench } from './helpers/bench-run.js';
 
 // `npm run bench:waiting-room` in a tiny form, end to end: its own stack comes up, every row runs
 // and is printed with its value, its ratio to its baseline (and the server CPU where it applies),
@@ -24,20 +21,7 @@ const row = (name: string, unit: string, cpu: boolean): RegExp =>
   );
 
 t.test('bench:waiting-room, tiny: every row with its ratio, every audit row passes', async (t) => {
-  const child = spawn(
-    process.execPath,
-    [join(PROJECT_ROOT, 'dist/bench/waiting-room.js'), ...ARGS],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  t.teardown(() => child.kill());
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const { code, output } = await runBench(t, 'waiting-room', ARGS);
   t.equal(code, 0, 'exits 0', { output: output.slice(-6_000) });
   t.match(output, row('\\(b\\) solve at the default POW_COST, median of 3', 'ms', false));
   t.match(output, row('\\(b\\) solve at the default POW_COST, p90 of 3', 'ms', false));
