@@ -1,4 +1,4 @@
-import { readCommandLine, wholeNumber } from '../../scripts/cli/command-line.js';
+import { readCommandLine, wholeNumber, wholeSecondsMs } from '../../scripts/cli/command-line.js';
 
 // bench:cluster's settings from its command line. The defaults are the measured run's; `--short`
 // is a smoke run (a couple of seconds per stack), the form the test suite runs.
@@ -67,14 +67,12 @@ export function readClusterBenchOptions(args?: readonly string[]): ClusterBenchO
     OPTIONS,
     (values) => {
       const base = values.short === true ? SHORT : FULL;
-      const seconds = (name: 'warm-up-seconds' | 'seconds', fallbackMs: number): number =>
-        wholeNumber(name, values[name], name === 'seconds' ? 1 : 0, fallbackMs / 1000) * 1000;
       return {
         rounds: wholeNumber('rounds', values.rounds, 1, base.rounds),
         // Two gateways on each stack: at least a connection each.
         connections: wholeNumber('connections', values.connections, 2, base.connections),
-        warmUpMs: seconds('warm-up-seconds', base.warmUpMs),
-        measureMs: seconds('seconds', base.measureMs),
+        warmUpMs: wholeSecondsMs('warm-up-seconds', values['warm-up-seconds'], 0, base.warmUpMs),
+        measureMs: wholeSecondsMs('seconds', values.seconds, 1, base.measureMs),
         tokens: wholeNumber('tokens', values.tokens, 1, base.tokens),
         newSales: wholeNumber('new-sales', values['new-sales'], 1, base.newSales),
         rehearsalFirst: values['rehearsal-first'] === true,

@@ -1,4 +1,9 @@
-import { readCommandLine, UsageError, wholeNumber } from '../../scripts/cli/command-line.js';
+import {
+  readCommandLine,
+  UsageError,
+  wholeNumber,
+  wholeSecondsMs,
+} from '../../scripts/cli/command-line.js';
 
 // bench:http's settings from its command line. The defaults are the measured run's; `--short`
 // is a smoke run of every row (about a second each), the form the test suite runs.
@@ -82,12 +87,10 @@ export function readHttpBenchOptions(args?: readonly string[]): HttpBenchOptions
     OPTIONS,
     (values) => {
       const base = values.short === true ? SHORT : FULL;
-      const seconds = (name: 'warm-up-seconds' | 'seconds', fallbackMs: number): number =>
-        wholeNumber(name, values[name], name === 'seconds' ? 1 : 0, fallbackMs / 1000) * 1000;
       return {
         connections: connectionCounts(values.connections, base.connections),
-        warmUpMs: seconds('warm-up-seconds', base.warmUpMs),
-        measureMs: seconds('seconds', base.measureMs),
+        warmUpMs: wholeSecondsMs('warm-up-seconds', values['warm-up-seconds'], 0, base.warmUpMs),
+        measureMs: wholeSecondsMs('seconds', values.seconds, 1, base.measureMs),
         tokens: wholeNumber('tokens', values.tokens, 1, base.tokens),
         burstRequests: wholeNumber(
           'burst-requests',

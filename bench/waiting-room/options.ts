@@ -1,4 +1,9 @@
-import { readCommandLine, UsageError, wholeNumber } from '../../scripts/cli/command-line.js';
+import {
+  readCommandLine,
+  UsageError,
+  wholeNumber,
+  wholeSecondsMs,
+} from '../../scripts/cli/command-line.js';
 
 // bench:waiting-room's settings from its command line. The defaults are the goals (20,000
 // customers, a minute and more at 200 admitted a second, 10,000 sockets while the queue grows
@@ -77,7 +82,7 @@ export function readWaitingRoomBenchOptions(args?: readonly string[]): WaitingRo
       solves: wholeNumber('solves', values.solves, 1, FULL.solves),
       sockets: wholeNumber('sockets', values.sockets, 1, FULL.sockets),
       waiting: growingSizes(values.waiting),
-      measureMs: wholeNumber('seconds', values.seconds, 1, FULL.measureMs / 1_000) * 1_000,
+      measureMs: wholeSecondsMs('seconds', values.seconds, 1, FULL.measureMs),
     }),
     args,
   );

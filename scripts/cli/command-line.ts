@@ -73,6 +73,16 @@ export function wholeNumber(
   return value;
 }
 
+/** A whole number of seconds on the command line, in ms (`--seconds 10` → 10,000). */
+export function wholeSecondsMs(
+  name: string,
+  text: string | undefined,
+  minS: number,
+  fallbackMs: number,
+): number {
+  return wholeNumber(name, text, minS, fallbackMs / 1_000) * 1_000;
+}
+
 /** An error in one line: its message and, when it has one, its cause's (ECONNREFUSED …). */
 export function oneLine(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
